@@ -1,0 +1,227 @@
+"""The one place boto3 clients are made: read-only guard, retries, user agent, call counting.
+
+Usage::
+
+    factory = ClientFactory(boto3.Session(profile_name="audit"), endpoint_url=None, max_attempts=8)
+    iam = factory.client("iam")
+    iam.list_users()                  # counted as ("iam", "ListUsers")
+    iam.delete_user(UserName="bob")   # raises ReadOnlyViolation before any request is built or sent
+    factory.calls                     # Counter({("iam", "ListUsers"): 1})
+
+The guard is registered on ``before-parameter-build``, the first event of every API call: a refused call never gets
+as far as serialising, signing or sending a request.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from typing import Any, Callable, Optional
+from urllib.parse import urlsplit, urlunsplit
+
+import boto3
+import botocore.credentials
+import botocore.session
+from botocore.config import Config
+
+from . import __version__
+
+READ_ONLY_PREFIXES = ("List", "Get", "Describe")
+ALLOWED_OPERATIONS = frozenset(
+    {
+        ("iam", "GenerateCredentialReport"),
+        ("sts", "GetCallerIdentity"),
+        ("sts", "AssumeRole"),
+    }
+)
+# Get*/List* operations that do more than read, or hand out secrets: refused even though their names look harmless.
+REFUSED_OPERATIONS = frozenset(
+    {
+        ("sts", "GetSessionToken"),
+        ("sts", "GetFederationToken"),
+        ("secretsmanager", "GetSecretValue"),
+        ("s3", "GetObject"),
+        ("ssm", "GetParameter"),
+        ("ssm", "GetParameters"),
+        ("ssm", "GetParametersByPath"),
+        ("kms", "GetParametersForImport"),
+        ("iam", "GetSSHPublicKey"),
+    }
+)
+
+USER_AGENT = f"pytest-iam/{__version__}"
+
+
+class ReadOnlyViolation(RuntimeError):
+    """An attempt to call an AWS operation that is not on the read-only allowlist."""
+
+
+def service_id(client_or_model: Any) -> str:
+    model = getattr(client_or_model, "meta", None)
+    model = model.service_model if model is not None else client_or_model
+    return model.endpoint_prefix if model.service_name != "s3control" else "s3control"
+
+
+def is_read_only(service: str, operation: str) -> bool:
+    """True when the operation may be called: a List/Get/Describe call or one of the named read-like calls."""
+    if (service, operation) in REFUSED_OPERATIONS:
+        return False
+    if (service, operation) in ALLOWED_OPERATIONS:
+        return True
+    return operation.startswith(READ_ONLY_PREFIXES)
+
+
+class CallCounter:
+    """Thread-safe count of API calls by (service, operation)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._counts: Counter = Counter()
+
+    def add(self, service: str, operation: str) -> None:
+        with self._lock:
+            self._counts[(service, operation)] += 1
+
+    def snapshot(self) -> Counter:
+        with self._lock:
+            return Counter(self._counts)
+
+    def total(self, service: Optional[str] = None) -> int:
+        with self._lock:
+            return sum(n for (svc, _), n in self._counts.items() if service is None or svc == service)
+
+
+def _guard(service: str, counter: CallCounter) -> Callable[..., None]:
+    def before_parameter_build(model: Any, **_: Any) -> None:
+        if not is_read_only(service, model.name):
+            raise ReadOnlyViolation(
+                f"pytest-iam is read-only: refused {service}:{model.name} before any request was made"
+            )
+        counter.add(service, model.name)
+
+    return before_parameter_build
+
+
+def _strip_account_host_prefix(request: Any, **_: Any) -> None:
+    """s3control puts ``<account-id>.`` before the host; a custom endpoint (moto, LocalStack) has no such host."""
+    parts = urlsplit(request.url)
+    host = parts.hostname or ""
+    first, _, rest = host.partition(".")
+    if first.isdigit() and len(first) == 12 and rest:
+        netloc = rest + (f":{parts.port}" if parts.port else "")
+        request.url = urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
+class ClientFactory:
+    """Makes guarded, counted, retrying clients for one boto3 session."""
+
+    def __init__(
+        self,
+        session: boto3.Session,
+        *,
+        endpoint_url: Optional[str] = None,
+        max_attempts: int = 8,
+        default_region: Optional[str] = None,
+        counter: Optional[CallCounter] = None,
+    ) -> None:
+        self.session = session
+        self.endpoint_url = endpoint_url
+        self.max_attempts = max_attempts
+        self.default_region = default_region or session.region_name or "us-east-1"
+        self.counter = counter or CallCounter()
+        self._clients: dict = {}
+        self._lock = threading.Lock()
+
+    @property
+    def calls(self) -> Counter:
+        return self.counter.snapshot()
+
+    def config(self) -> Config:
+        return Config(
+            user_agent_extra=USER_AGENT,
+            retries={"mode": "adaptive", "max_attempts": self.max_attempts},
+            max_pool_connections=16,
+            connect_timeout=10,
+            read_timeout=60,
+        )
+
+    def client(self, service: str, region: Optional[str] = None) -> Any:
+        """A client for ``service`` in ``region`` (cached per service and region)."""
+        region = region or self.default_region
+        key = (service, region)
+        with self._lock:
+            if key not in self._clients:
+                self._clients[key] = self._make(service, region)
+            return self._clients[key]
+
+    def _make(self, service: str, region: str) -> Any:
+        kwargs: dict = {"region_name": region, "config": self.config()}
+        if self.endpoint_url:
+            kwargs["endpoint_url"] = self.endpoint_url
+        client = self.session.client(service, **kwargs)
+        svc = service_id(client)
+        events = client.meta.events
+        events.register_first(f"before-parameter-build.{client.meta.service_model.service_id.hyphenize()}", _guard(svc, self.counter))
+        if service == "s3control" and self.endpoint_url:
+            events.register("before-sign.s3-control", _strip_account_host_prefix)
+        return client
+
+
+def assume_role_session(
+    factory: ClientFactory,
+    role_arn: str,
+    *,
+    session_name: str = "pytest-iam",
+    external_id: Optional[str] = None,
+    duration_seconds: Optional[int] = None,
+    region: Optional[str] = None,
+) -> boto3.Session:
+    """A session whose credentials come from ``sts:AssumeRole`` through ``factory`` and refresh before they expire.
+
+    Chains work by passing the factory of the previous hop.
+    """
+    sts = factory.client("sts")
+
+    def refresh() -> dict:
+        params: dict = {"RoleArn": role_arn, "RoleSessionName": session_name}
+        if external_id:
+            params["ExternalId"] = external_id
+        if duration_seconds:
+            params["DurationSeconds"] = duration_seconds
+        creds = sts.assume_role(**params)["Credentials"]
+        return {
+            "access_key": creds["AccessKeyId"],
+            "secret_key": creds["SecretAccessKey"],
+            "token": creds["SessionToken"],
+            "expiry_time": creds["Expiration"].isoformat(),
+        }
+
+    credentials = botocore.credentials.DeferredRefreshableCredentials(refresh_using=refresh, method="assume-role")
+    botocore_session = botocore.session.get_session()
+    botocore_session._credentials = credentials
+    return boto3.Session(botocore_session=botocore_session, region_name=region or factory.default_region)
+
+
+
+LOOPBACK_HOSTS = ("localhost", "::1")
+
+
+def is_loopback(endpoint_url: str) -> bool:
+    host = urlsplit(endpoint_url).hostname or ""
+    return host in LOOPBACK_HOSTS or host.startswith("127.")
+
+
+def emulator_client(service: str, endpoint_url: str, region: str = "us-east-1") -> Any:
+    """A WRITABLE client, for seeding a local emulator (moto, LocalStack) on a loopback address and nothing else.
+
+    Mock accounts, the test suite and the benchmarks build their worlds with it. It refuses any endpoint that is not
+    on 127.0.0.0/8 or localhost, so it can never change a real account.
+    """
+    if not is_loopback(endpoint_url):
+        raise ReadOnlyViolation(f"writable clients are only for a local emulator; {endpoint_url!r} is not loopback")
+    session = boto3.Session(aws_access_key_id="mock", aws_secret_access_key="mock", region_name=region)
+    client = session.client(service, endpoint_url=endpoint_url, region_name=region,
+                            config=Config(user_agent_extra=USER_AGENT + " seeding", retries={"max_attempts": 2}))
+    if service == "s3control":
+        client.meta.events.register("before-sign.s3-control", _strip_account_host_prefix)
+    return client

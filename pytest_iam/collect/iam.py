@@ -1,0 +1,339 @@
+"""Read-only IAM collector: credential report, authorization details, summary, password policy, MFA, certificates.
+
+Usage::
+
+    facts = collect_iam(factory, account_id="123456789012", partition="aws", errors=errors)
+
+The number of calls does not grow with the number of users: the credential report (generate + get) and the pages of
+``GetAccountAuthorizationDetails`` (up to 1,000 entities a page) carry everything per user.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import time
+from typing import Any, Callable, Dict, List, Optional
+from urllib.parse import unquote
+
+from botocore.exceptions import ClientError
+
+from ..inventory import (
+    UTC,
+    AccessKey,
+    AttachedPolicy,
+    Group,
+    InlinePolicy,
+    ManagedPolicy,
+    MfaDevice,
+    PasswordPolicy,
+    Role,
+    Root,
+    ServerCertificate,
+    User,
+)
+from .errors import ErrorLog, error_code
+
+ROOT_ROW = "<root_account>"
+REPORT_POLL_SECONDS = (0.2, 0.5, 1, 2, 4, 8, 8, 8, 8, 8)  # bounded: about 48 s in all
+
+
+def parse_report_time(value: Optional[str]) -> Optional[dt.datetime]:
+    """Credential-report timestamp -> aware UTC datetime; ``N/A``, ``no_information``, ``not_supported`` -> None."""
+    if value is None or value in ("N/A", "no_information", "not_supported", ""):
+        return None
+    return dt.datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
+
+
+def _bool(value: Optional[str]) -> Optional[bool]:
+    if value in ("true", "TRUE", "True"):
+        return True
+    if value in ("false", "FALSE", "False"):
+        return False
+    return None
+
+
+def _text(value: Optional[str]) -> Optional[str]:
+    return None if value in (None, "", "N/A", "not_supported", "no_information") else value
+
+
+def parse_credential_report(content: bytes | str) -> Dict[str, dict]:
+    """CSV -> {user name or '<root_account>': row}."""
+    text = content.decode("utf-8") if isinstance(content, bytes) else content
+    return {row["user"]: row for row in csv.DictReader(io.StringIO(text))}
+
+
+def access_keys_from_row(row: dict) -> tuple:
+    keys = []
+    for slot in (1, 2):
+        prefix = f"access_key_{slot}_"
+        rotated = parse_report_time(row.get(prefix + "last_rotated"))
+        active = _bool(row.get(prefix + "active")) or False
+        if rotated is None and not active:
+            continue  # the slot is empty
+        keys.append(
+            AccessKey(
+                slot=slot,
+                active=active,
+                last_rotated=rotated,
+                last_used=parse_report_time(row.get(prefix + "last_used_date")),
+                last_used_service=_text(row.get(prefix + "last_used_service")),
+                last_used_region=_text(row.get(prefix + "last_used_region")),
+            )
+        )
+    return tuple(keys)
+
+
+def fetch_credential_report(iam: Any, errors: ErrorLog, sleep: Callable[[float], None] = time.sleep) -> Optional[dict]:
+    """Generate (if needed) and fetch the credential report, with bounded polling.
+
+    AWS regenerates a report at most every 4 hours; ``GenerateCredentialReport`` may answer ``LimitExceeded``, in which
+    case the existing report is used. Returns ``{"rows": {...}, "generated": datetime}`` or None (error logged).
+    """
+    for delay in (0.0,) + REPORT_POLL_SECONDS:
+        if delay:
+            sleep(delay)
+        try:
+            state = iam.generate_credential_report().get("State")
+        except ClientError as exc:
+            if error_code(exc) != "LimitExceeded":
+                errors.add("iam", "GenerateCredentialReport", exc)
+                return None
+            state = "COMPLETE"  # too many requests to generate: a report exists, fetch it
+        if state != "COMPLETE":
+            continue
+        try:
+            report = iam.get_credential_report()
+        except ClientError as exc:
+            if error_code(exc) in ("ReportInProgress", "ReportNotPresent", "ReportExpired"):
+                continue
+            errors.add("iam", "GetCredentialReport", exc)
+            return None
+        generated = report.get("GeneratedTime")
+        if isinstance(generated, dt.datetime):
+            generated = generated.astimezone(UTC)
+        return {"rows": parse_credential_report(report["Content"]), "generated": generated}
+    errors.add_message("iam", "GetCredentialReport", "the credential report was still being generated after ~50 s")
+    return None
+
+
+def decode_document(doc: Any) -> Any:
+    """Policy documents come as dicts (botocore decodes them) or URL-encoded JSON text; keep text that is not JSON."""
+    if isinstance(doc, str):
+        for candidate in (doc, unquote(doc)):
+            try:
+                return json.loads(candidate)
+            except ValueError:
+                continue
+    return doc
+
+
+def _attached(items: List[dict]) -> tuple:
+    return tuple(AttachedPolicy(arn=p["PolicyArn"], name=p["PolicyName"]) for p in items or [])
+
+
+def _inline(items: List[dict]) -> tuple:
+    return tuple(InlinePolicy(name=p["PolicyName"], document=decode_document(p["PolicyDocument"])) for p in items or [])
+
+
+def _boundary(entity: dict) -> Optional[str]:
+    boundary = entity.get("PermissionsBoundary") or {}
+    return boundary.get("PermissionsBoundaryArn")
+
+
+def fetch_authorization_details(iam: Any, errors: ErrorLog) -> Optional[dict]:
+    """Every page of GetAccountAuthorizationDetails, merged."""
+    merged: Dict[str, list] = {"UserDetailList": [], "GroupDetailList": [], "RoleDetailList": [], "Policies": []}
+    try:
+        paginator = iam.get_paginator("get_account_authorization_details")
+        for page in paginator.paginate(PaginationConfig={"PageSize": 1000}):
+            for key in merged:
+                merged[key].extend(page.get(key, []))
+    except ClientError as exc:
+        errors.add("iam", "GetAccountAuthorizationDetails", exc)
+        return None
+    return merged
+
+
+def _paginate(iam: Any, operation: str, key: str, errors: ErrorLog, **params: Any) -> Optional[list]:
+    try:
+        items: list = []
+        for page in iam.get_paginator(operation).paginate(**params):
+            items.extend(page.get(key, []))
+        return items
+    except ClientError as exc:
+        errors.add("iam", "".join(p.title() for p in operation.split("_")), exc)
+        return None
+
+
+def _default_document(policy: dict) -> Any:
+    for version in policy.get("PolicyVersionList", []):
+        if version.get("IsDefaultVersion"):
+            return decode_document(version.get("Document"))
+    return None
+
+
+def collect_iam(factory: Any, account_id: str, partition: str, errors: ErrorLog) -> dict:
+    """All IAM facts of the account as inventory fields (a dict of keyword arguments for Inventory)."""
+    iam = factory.client("iam")
+    out: dict = {}
+
+    report = fetch_credential_report(iam, errors)
+    rows = report["rows"] if report else {}
+    out["credential_report_generated_at"] = report["generated"] if report else None
+
+    try:
+        out["account_summary"] = dict(iam.get_account_summary()["SummaryMap"])
+    except ClientError as exc:
+        errors.add("iam", "GetAccountSummary", exc)
+        out["account_summary"] = None
+
+    try:
+        p = iam.get_account_password_policy()["PasswordPolicy"]
+        out["password_policy"] = PasswordPolicy(
+            minimum_password_length=p.get("MinimumPasswordLength"),
+            require_symbols=bool(p.get("RequireSymbols")),
+            require_numbers=bool(p.get("RequireNumbers")),
+            require_uppercase_characters=bool(p.get("RequireUppercaseCharacters")),
+            require_lowercase_characters=bool(p.get("RequireLowercaseCharacters")),
+            allow_users_to_change_password=bool(p.get("AllowUsersToChangePassword")),
+            expire_passwords=bool(p.get("ExpirePasswords")),
+            max_password_age=p.get("MaxPasswordAge"),
+            password_reuse_prevention=p.get("PasswordReusePrevention"),
+            hard_expiry=bool(p.get("HardExpiry")),
+        )
+    except ClientError as exc:
+        if error_code(exc) != "NoSuchEntity":  # NoSuchEntity: no password policy is set, a fact
+            errors.add("iam", "GetAccountPasswordPolicy", exc)
+        out["password_policy"] = None
+
+    virtual = _paginate(iam, "list_virtual_mfa_devices", "VirtualMFADevices", errors, AssignmentStatus="Assigned")
+    virtual_by_user: Dict[str, List[MfaDevice]] = {}
+    for device in virtual or []:
+        user_arn = (device.get("User") or {}).get("Arn")
+        serial = device["SerialNumber"]
+        if user_arn is None and serial.endswith(":mfa/root-account-mfa-device"):
+            user_arn = f"arn:{partition}:iam::{account_id}:root"
+        if user_arn:
+            enabled = device.get("EnableDate")
+            virtual_by_user.setdefault(user_arn, []).append(
+                MfaDevice(serial=serial, virtual=True, enabled=enabled.astimezone(UTC) if enabled else None)
+            )
+
+    root_arn = f"arn:{partition}:iam::{account_id}:root"
+    out["root"] = _root(rows.get(ROOT_ROW), out["account_summary"], virtual_by_user.get(root_arn, []), root_arn)
+
+    details = fetch_authorization_details(iam, errors)
+    if details is not None:
+        out["users"] = tuple(_user(u, rows.get(u["UserName"]), virtual_by_user) for u in details["UserDetailList"])
+        out["groups"] = tuple(
+            Group(
+                name=g["GroupName"],
+                arn=g["Arn"],
+                id=g["GroupId"],
+                path=g.get("Path", "/"),
+                attached_policies=_attached(g.get("AttachedManagedPolicies")),
+                inline_policies=_inline(g.get("GroupPolicyList")),
+            )
+            for g in details["GroupDetailList"]
+        )
+        out["roles"] = tuple(
+            Role(
+                name=r["RoleName"],
+                arn=r["Arn"],
+                id=r["RoleId"],
+                path=r.get("Path", "/"),
+                created=_aware(r.get("CreateDate")),
+                trust_policy=decode_document(r.get("AssumeRolePolicyDocument")),
+                attached_policies=_attached(r.get("AttachedManagedPolicies")),
+                inline_policies=_inline(r.get("RolePolicyList")),
+                permissions_boundary=_boundary(r),
+                last_used=_aware((r.get("RoleLastUsed") or {}).get("LastUsedDate")),
+            )
+            for r in details["RoleDetailList"]
+        )
+        out["policies"] = tuple(
+            ManagedPolicy(
+                arn=p["Arn"],
+                name=p.get("PolicyName") or p["Arn"].rsplit("/", 1)[-1],
+                path=p.get("Path", "/"),
+                aws_managed=p["Arn"].split(":")[4] == "aws",
+                default_version_id=p.get("DefaultVersionId"),
+                document=_default_document(p),
+                attachment_count=int(p.get("AttachmentCount") or 0),
+                boundary_usage_count=int(p.get("PermissionsBoundaryUsageCount") or 0),
+            )
+            for p in details["Policies"]
+        )
+    certs = _paginate(iam, "list_server_certificates", "ServerCertificateMetadataList", errors)
+    out["server_certificates"] = tuple(
+        ServerCertificate(
+            name=c["ServerCertificateName"],
+            arn=c["Arn"],
+            expiration=_aware(c.get("Expiration")),
+            uploaded=_aware(c.get("UploadDate")),
+        )
+        for c in certs or []
+    )
+    return out
+
+
+def _aware(value: Any) -> Optional[dt.datetime]:
+    if isinstance(value, dt.datetime):
+        return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+    return None
+
+
+def _root(row: Optional[dict], summary: Optional[dict], virtual: List[MfaDevice], arn: str) -> Optional[Root]:
+    """Root facts from its credential-report row; from the account summary when the row is not there."""
+    if row is not None:
+        return Root(
+            arn=arn,
+            mfa_active=_bool(row.get("mfa_active")),
+            mfa_devices=tuple(virtual),
+            access_keys=access_keys_from_row(row),
+            password_enabled=_bool(row.get("password_enabled")),
+            password_last_used=parse_report_time(row.get("password_last_used")),
+            source="credential_report",
+        )
+    if summary is not None and "AccountMFAEnabled" in summary:
+        keys = ()
+        if summary.get("AccountAccessKeysPresent"):
+            keys = (AccessKey(slot=1, active=True, last_rotated=None, last_used=None),)
+        return Root(
+            arn=arn,
+            mfa_active=bool(summary.get("AccountMFAEnabled")),
+            mfa_devices=tuple(virtual),
+            access_keys=keys,
+            source="account_summary",
+        )
+    return None
+
+
+def _user(detail: dict, row: Optional[dict], virtual_by_user: Dict[str, List[MfaDevice]]) -> User:
+    arn = detail["Arn"]
+    virtual = virtual_by_user.get(arn, [])
+    mfa_active = _bool(row.get("mfa_active")) if row else bool(virtual)
+    devices = tuple(virtual)
+    if mfa_active and not virtual:
+        devices = (MfaDevice(serial="(hardware or FIDO device)", virtual=False),)
+    return User(
+        name=detail["UserName"],
+        arn=arn,
+        id=detail["UserId"],
+        path=detail.get("Path", "/"),
+        created=_aware(detail.get("CreateDate")),
+        password_enabled=bool(row and _bool(row.get("password_enabled"))),
+        password_last_used=parse_report_time(row.get("password_last_used")) if row else None,
+        password_last_changed=parse_report_time(row.get("password_last_changed")) if row else None,
+        mfa_active=bool(mfa_active),
+        mfa_devices=devices,
+        access_keys=access_keys_from_row(row) if row else (),
+        groups=tuple(detail.get("GroupList", [])),
+        attached_policies=_attached(detail.get("AttachedManagedPolicies")),
+        inline_policies=_inline(detail.get("UserPolicyList")),
+        permissions_boundary=_boundary(detail),
+        in_credential_report=row is not None,
+    )

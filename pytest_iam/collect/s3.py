@@ -1,0 +1,112 @@
+"""Read-only S3 collector: buckets (policy, public-access block, ACL grants) and the account's public-access block.
+
+Usage::
+
+    facts = collect_s3(factory, account_id, partition, errors, workers=8)
+
+Bucket calls go to the bucket's region. ``ListBuckets`` returns ``BucketRegion`` on current APIs; otherwise
+``GetBucketLocation`` tells it (an empty constraint means us-east-1, ``EU`` means eu-west-1).
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Optional
+
+from botocore.exceptions import ClientError
+
+from ..inventory import Bucket, Grant, PublicAccessBlock
+from .errors import ErrorLog, error_code
+from .iam import _aware, decode_document
+
+ALL_USERS = "http://acs.amazonaws.com/groups/global/AllUsers"
+AUTHENTICATED_USERS = "http://acs.amazonaws.com/groups/global/AuthenticatedUsers"
+
+
+def _pab(config: dict) -> PublicAccessBlock:
+    return PublicAccessBlock(
+        block_public_acls=bool(config.get("BlockPublicAcls")),
+        ignore_public_acls=bool(config.get("IgnorePublicAcls")),
+        block_public_policy=bool(config.get("BlockPublicPolicy")),
+        restrict_public_buckets=bool(config.get("RestrictPublicBuckets")),
+    )
+
+
+def _region(factory: Any, listed: dict, errors: ErrorLog) -> str:
+    region = listed.get("BucketRegion")
+    if region:
+        return region
+    try:
+        constraint = factory.client("s3").get_bucket_location(Bucket=listed["Name"]).get("LocationConstraint")
+    except ClientError as exc:
+        errors.add("s3", "GetBucketLocation", exc)
+        return factory.default_region
+    return {None: "us-east-1", "": "us-east-1", "EU": "eu-west-1"}.get(constraint, constraint)
+
+
+def _bucket(factory: Any, listed: dict, partition: str, errors: ErrorLog) -> Bucket:
+    name = listed["Name"]
+    region = _region(factory, listed, errors)
+    s3 = factory.client("s3", region)
+    problems = []
+    policy = None
+    try:
+        policy = decode_document(s3.get_bucket_policy(Bucket=name)["Policy"])
+    except ClientError as exc:
+        if error_code(exc) != "NoSuchBucketPolicy":
+            errors.add("s3", "GetBucketPolicy", exc)
+            problems.append(f"GetBucketPolicy: {error_code(exc)}")
+    pab = None
+    try:
+        pab = _pab(s3.get_public_access_block(Bucket=name)["PublicAccessBlockConfiguration"])
+    except ClientError as exc:
+        if error_code(exc) != "NoSuchPublicAccessBlockConfiguration":
+            errors.add("s3", "GetPublicAccessBlock", exc)
+            problems.append(f"GetPublicAccessBlock: {error_code(exc)}")
+    grants = []
+    try:
+        for grant in s3.get_bucket_acl(Bucket=name).get("Grants", []):
+            grantee = grant.get("Grantee", {})
+            who = grantee.get("URI") or grantee.get("ID") or grantee.get("EmailAddress") or ""
+            grants.append(Grant(grantee_type=grantee.get("Type", ""), permission=grant.get("Permission", ""), grantee=who))
+    except ClientError as exc:
+        errors.add("s3", "GetBucketAcl", exc)
+        problems.append(f"GetBucketAcl: {error_code(exc)}")
+    return Bucket(
+        name=name,
+        arn=f"arn:{partition}:s3:::{name}",
+        region=region,
+        created=_aware(listed.get("CreationDate")),
+        policy=policy,
+        public_access_block=pab,
+        acl_grants=tuple(grants),
+        errors=tuple(problems),
+    )
+
+
+def collect_s3(factory: Any, account_id: str, partition: str, errors: ErrorLog, workers: int = 8) -> dict:
+    out: dict = {"buckets": (), "account_public_access_block": None}
+    try:
+        out["account_public_access_block"] = _pab(
+            factory.client("s3control").get_public_access_block(AccountId=account_id)["PublicAccessBlockConfiguration"]
+        )
+    except ClientError as exc:
+        if error_code(exc) == "NoSuchPublicAccessBlockConfiguration":
+            out["account_public_access_block"] = PublicAccessBlock()  # not set: every setting is off
+        else:
+            errors.add("s3control", "GetPublicAccessBlock", exc)
+    try:
+        s3 = factory.client("s3")
+        listed: list = []
+        if s3.can_paginate("list_buckets"):
+            for page in s3.get_paginator("list_buckets").paginate():
+                listed.extend(page.get("Buckets", []))
+        else:
+            listed = s3.list_buckets().get("Buckets", [])
+    except ClientError as exc:
+        errors.add("s3", "ListBuckets", exc)
+        return out
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        buckets = list(pool.map(lambda b: _bucket(factory, b, partition, errors), listed))
+    out["buckets"] = tuple(sorted(buckets, key=lambda b: b.name))
+    return out

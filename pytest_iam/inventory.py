@@ -1,0 +1,446 @@
+"""The typed, immutable snapshot of one account, and its JSON form.
+
+Usage::
+
+    inv = collect_inventory(account)           # pytest_iam.collect
+    save_snapshot(inv, "evidence/")             # -> evidence/<account-id>.json
+    inv2 = load_snapshot("evidence/123456789012.json")
+    assert inv2 == inv
+
+Everything here is plain data: no boto3, no secrets, times in UTC. Policy documents are kept as the JSON-compatible
+dicts AWS returned (URL-decoded).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import json
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional, Tuple
+
+SCHEMA_VERSION = 1
+
+UTC = dt.timezone.utc
+
+# Usage states of a credential as the credential report tells them.
+USED = "used"  # a timestamp is known
+NEVER_USED = "never"  # "N/A" for a key, "no_information" for a password: never used (or before tracking began)
+NOT_APPLICABLE = "not_applicable"  # no such credential
+
+
+@dataclass(frozen=True)
+class AccessKey:
+    """One access key slot (1 or 2) of a user or of root, from the credential report."""
+
+    slot: int
+    active: bool
+    last_rotated: Optional[dt.datetime]
+    last_used: Optional[dt.datetime]
+    last_used_service: Optional[str] = None
+    last_used_region: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class MfaDevice:
+    serial: str
+    virtual: bool
+    enabled: Optional[dt.datetime] = None
+
+
+@dataclass(frozen=True)
+class AttachedPolicy:
+    arn: str
+    name: str
+
+
+@dataclass(frozen=True)
+class InlinePolicy:
+    name: str
+    document: Any
+
+
+@dataclass(frozen=True)
+class Root:
+    """The account's root user. ``source`` says where the facts come from."""
+
+    arn: str
+    mfa_active: Optional[bool]
+    mfa_devices: Tuple[MfaDevice, ...] = ()
+    access_keys: Tuple[AccessKey, ...] = ()
+    password_enabled: Optional[bool] = None
+    password_last_used: Optional[dt.datetime] = None
+    source: str = "credential_report"
+
+    @property
+    def hardware_mfa(self) -> Optional[bool]:
+        """True when root has MFA and it is not a virtual device; None when MFA state is unknown."""
+        if self.mfa_active is None:
+            return None
+        return bool(self.mfa_active) and not any(d.virtual for d in self.mfa_devices)
+
+
+@dataclass(frozen=True)
+class User:
+    name: str
+    arn: str
+    id: str
+    path: str
+    created: Optional[dt.datetime]
+    password_enabled: bool = False
+    password_last_used: Optional[dt.datetime] = None
+    password_last_changed: Optional[dt.datetime] = None
+    mfa_active: bool = False
+    mfa_devices: Tuple[MfaDevice, ...] = ()
+    access_keys: Tuple[AccessKey, ...] = ()
+    groups: Tuple[str, ...] = ()
+    attached_policies: Tuple[AttachedPolicy, ...] = ()
+    inline_policies: Tuple[InlinePolicy, ...] = ()
+    permissions_boundary: Optional[str] = None
+    in_credential_report: bool = True
+
+
+@dataclass(frozen=True)
+class Group:
+    name: str
+    arn: str
+    id: str
+    path: str
+    attached_policies: Tuple[AttachedPolicy, ...] = ()
+    inline_policies: Tuple[InlinePolicy, ...] = ()
+
+
+@dataclass(frozen=True)
+class Role:
+    name: str
+    arn: str
+    id: str
+    path: str
+    created: Optional[dt.datetime]
+    trust_policy: Any = None
+    attached_policies: Tuple[AttachedPolicy, ...] = ()
+    inline_policies: Tuple[InlinePolicy, ...] = ()
+    permissions_boundary: Optional[str] = None
+    last_used: Optional[dt.datetime] = None
+
+    @property
+    def service_linked(self) -> bool:
+        return self.path.startswith("/aws-service-role/")
+
+
+@dataclass(frozen=True)
+class ManagedPolicy:
+    arn: str
+    name: str
+    path: str
+    aws_managed: bool
+    default_version_id: Optional[str]
+    document: Any
+    attachment_count: int = 0
+    boundary_usage_count: int = 0
+
+
+@dataclass(frozen=True)
+class PasswordPolicy:
+    minimum_password_length: Optional[int] = None
+    require_symbols: bool = False
+    require_numbers: bool = False
+    require_uppercase_characters: bool = False
+    require_lowercase_characters: bool = False
+    allow_users_to_change_password: bool = False
+    expire_passwords: bool = False
+    max_password_age: Optional[int] = None
+    password_reuse_prevention: Optional[int] = None
+    hard_expiry: bool = False
+
+
+@dataclass(frozen=True)
+class ServerCertificate:
+    name: str
+    arn: str
+    expiration: Optional[dt.datetime]
+    uploaded: Optional[dt.datetime]
+
+
+@dataclass(frozen=True)
+class PublicAccessBlock:
+    block_public_acls: bool = False
+    ignore_public_acls: bool = False
+    block_public_policy: bool = False
+    restrict_public_buckets: bool = False
+
+    def as_aws(self) -> dict:
+        return {
+            "BlockPublicAcls": self.block_public_acls,
+            "IgnorePublicAcls": self.ignore_public_acls,
+            "BlockPublicPolicy": self.block_public_policy,
+            "RestrictPublicBuckets": self.restrict_public_buckets,
+        }
+
+    def merged(self, other: Optional["PublicAccessBlock"]) -> "PublicAccessBlock":
+        """The effective settings when both this and ``other`` apply (S3 uses the most restrictive of the two)."""
+        if other is None:
+            return self
+        return PublicAccessBlock(*(a or b for a, b in zip(dataclasses.astuple(self), dataclasses.astuple(other))))
+
+
+@dataclass(frozen=True)
+class Grant:
+    grantee_type: str
+    permission: str
+    grantee: str
+
+
+@dataclass(frozen=True)
+class Bucket:
+    name: str
+    arn: str
+    region: str
+    created: Optional[dt.datetime] = None
+    policy: Any = None
+    public_access_block: Optional[PublicAccessBlock] = None
+    acl_grants: Tuple[Grant, ...] = ()
+    errors: Tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Scp:
+    """A service control (or resource control) policy with the target ids it is attached to."""
+
+    id: str
+    arn: str
+    name: str
+    aws_managed: bool
+    content: Any
+    targets: Tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class OrgUnit:
+    id: str
+    name: str
+    parent_id: Optional[str]
+
+
+@dataclass(frozen=True)
+class OrgAccount:
+    id: str
+    name: str
+    email: str
+    status: str
+    parent_id: Optional[str]
+
+
+ORG_MEMBER = "member"
+ORG_NONE = "not_in_organization"
+ORG_UNAVAILABLE = "unavailable"
+
+
+@dataclass(frozen=True)
+class Organization:
+    """What is known about the account's organization.
+
+    ``status`` is ``member`` (facts below are complete), ``not_in_organization`` (AWS said so), or ``unavailable``
+    (the organization exists or may exist but could not be read; ``reason`` says why). SCP facts are ``None`` when
+    they could not be read: never read "no SCPs" into that.
+    """
+
+    status: str
+    reason: Optional[str] = None
+    id: Optional[str] = None
+    management_account_id: Optional[str] = None
+    root_ids: Tuple[str, ...] = ()
+    units: Tuple[OrgUnit, ...] = ()
+    accounts: Tuple[OrgAccount, ...] = ()
+    scps: Optional[Tuple[Scp, ...]] = None
+    scps_enabled: Optional[bool] = None
+
+    def parent_chain(self, account_id: str) -> Optional[list]:
+        """Target ids from the root down to the account itself: [root, ou, ..., account]; None if unknown."""
+        by_account = {a.id: a for a in self.accounts}
+        units = {u.id: u for u in self.units}
+        if account_id not in by_account:
+            return None
+        chain = [account_id]
+        parent = by_account[account_id].parent_id
+        seen = set()
+        while parent is not None and parent not in seen:
+            seen.add(parent)
+            chain.append(parent)
+            parent = units[parent].parent_id if parent in units else None
+        chain.reverse()
+        return chain
+
+    def scp_chain(self, account_id: str) -> Optional[list]:
+        """The SCPs that apply at each level, root first: ``[[Scp, ...], ...]``; None when unknown."""
+        if self.status != ORG_MEMBER or self.scps is None:
+            return None
+        chain = self.parent_chain(account_id)
+        if chain is None:
+            return None
+        if self.scps_enabled is False:
+            return []
+        return [[p for p in self.scps if target in p.targets] for target in chain]
+
+
+@dataclass(frozen=True)
+class CollectionError:
+    """A part of the account that could not be read, in one line: service, operation, what happened."""
+
+    service: str
+    operation: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.service}:{self.operation}: {self.message}"
+
+
+@dataclass(frozen=True)
+class Inventory:
+    account_name: str
+    account_id: str
+    partition: str = "aws"
+    alias: Optional[str] = None
+    caller_arn: Optional[str] = None
+    collected_at: Optional[dt.datetime] = None
+    credential_report_generated_at: Optional[dt.datetime] = None
+    account_summary: Any = None
+    password_policy: Optional[PasswordPolicy] = None
+    root: Optional[Root] = None
+    users: Tuple[User, ...] = ()
+    groups: Tuple[Group, ...] = ()
+    roles: Tuple[Role, ...] = ()
+    policies: Tuple[ManagedPolicy, ...] = ()
+    server_certificates: Tuple[ServerCertificate, ...] = ()
+    buckets: Tuple[Bucket, ...] = ()
+    account_public_access_block: Optional[PublicAccessBlock] = None
+    organization: Organization = field(default_factory=lambda: Organization(status=ORG_UNAVAILABLE, reason="not collected"))
+    errors: Tuple[CollectionError, ...] = ()
+    schema_version: int = SCHEMA_VERSION
+
+    # --- lookups -------------------------------------------------------------------------------------------------
+    def user(self, name_or_arn: str) -> User:
+        for u in self.users:
+            if name_or_arn in (u.name, u.arn):
+                return u
+        raise KeyError(f"no user {name_or_arn!r} in account {self.account_name} ({self.account_id})")
+
+    def role(self, name_or_arn: str) -> Role:
+        for r in self.roles:
+            if name_or_arn in (r.name, r.arn):
+                return r
+        raise KeyError(f"no role {name_or_arn!r} in account {self.account_name} ({self.account_id})")
+
+    def group(self, name_or_arn: str) -> Group:
+        for g in self.groups:
+            if name_or_arn in (g.name, g.arn):
+                return g
+        raise KeyError(f"no group {name_or_arn!r} in account {self.account_name} ({self.account_id})")
+
+    def bucket(self, name: str) -> Bucket:
+        for b in self.buckets:
+            if name in (b.name, b.arn):
+                return b
+        raise KeyError(f"no bucket {name!r} in account {self.account_name} ({self.account_id})")
+
+    def policy(self, arn: str) -> Optional[ManagedPolicy]:
+        for p in self.policies:
+            if p.arn == arn:
+                return p
+        return None
+
+    def errors_for(self, service: str) -> Tuple[CollectionError, ...]:
+        return tuple(e for e in self.errors if e.service == service)
+
+    @property
+    def root_arn(self) -> str:
+        return f"arn:{self.partition}:iam::{self.account_id}:root"
+
+    def sha256(self) -> str:
+        """Hash of the canonical JSON form: the evidence that ties a verdict to what was seen."""
+        return hashlib.sha256(dumps(self).encode()).hexdigest()
+
+
+# --- JSON form ------------------------------------------------------------------------------------------------------
+
+
+def to_jsonable(value: Any) -> Any:
+    """Plain JSON data for any inventory value (dataclasses become objects, datetimes ISO-8601 UTC strings)."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, dt.datetime):
+        return value.astimezone(UTC).isoformat()
+    if isinstance(value, (list, tuple)):
+        return [to_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    return value
+
+
+def dumps(inventory: Inventory) -> str:
+    return json.dumps(to_jsonable(inventory), sort_keys=True, separators=(",", ":"))
+
+
+def _from_jsonable(tp: Any, value: Any) -> Any:
+    if value is None:
+        return None
+    origin = typing.get_origin(tp)
+    if origin is typing.Union or origin is types.UnionType:
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        return _from_jsonable(args[0], value) if len(args) == 1 else value
+    if origin in (tuple, Tuple):
+        (item_tp, *_rest) = typing.get_args(tp)
+        return tuple(_from_jsonable(item_tp, v) for v in value)
+    if tp is dt.datetime:
+        return dt.datetime.fromisoformat(value).astimezone(UTC)
+    if dataclasses.is_dataclass(tp):
+        hints = typing.get_type_hints(tp)
+        names = {f.name for f in dataclasses.fields(tp)}
+        return tp(**{k: _from_jsonable(hints[k], v) for k, v in value.items() if k in names})
+    return value
+
+
+class SnapshotError(Exception):
+    """A snapshot file that cannot be used; the message names the file and the problem."""
+
+
+def from_json(data: dict, source: str = "<snapshot>") -> Inventory:
+    from .schemas import validate
+
+    validate("snapshot", data, source, error=SnapshotError)
+    if data.get("schema_version") != SCHEMA_VERSION:
+        raise SnapshotError(
+            f"{source}: schema_version {data.get('schema_version')!r} is not supported (this plugin reads {SCHEMA_VERSION})"
+        )
+    return _from_jsonable(Inventory, data)
+
+
+def snapshot_path(directory: str | Path, inventory: Inventory) -> Path:
+    return Path(directory) / f"{inventory.account_name.replace(':', '_').replace('/', '_')}-{inventory.account_id}.json"
+
+
+def save_snapshot(inventory: Inventory, directory: str | Path) -> Path:
+    """Write ``inventory`` as JSON into ``directory``; returns the file's path."""
+    path = snapshot_path(directory, inventory)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(to_jsonable(inventory), sort_keys=True, indent=1) + "\n")
+    return path
+
+
+def load_snapshot(path: str | Path) -> Inventory:
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise SnapshotError(f"{path}: no such snapshot file") from None
+    except json.JSONDecodeError as exc:
+        raise SnapshotError(f"{path}:{exc.lineno}:{exc.colno}: not JSON: {exc.msg}") from None
+    return from_json(data, str(path))
+
+
+def now() -> dt.datetime:
+    return dt.datetime.now(UTC)

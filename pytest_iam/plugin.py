@@ -1,0 +1,1 @@
+"""pytest hooks (placeholder, replaced as the plugin grows)."""
