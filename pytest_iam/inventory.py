@@ -361,8 +361,12 @@ class Inventory:
         return f"arn:{self.partition}:iam::{self.account_id}:root"
 
     def sha256(self) -> str:
-        """Hash of the canonical JSON form: the evidence that ties a verdict to what was seen."""
-        return hashlib.sha256(dumps(self).encode()).hexdigest()
+        """Hash of the canonical JSON form: the evidence that ties a verdict to what was seen (computed once)."""
+        cached = self.__dict__.get("_sha256")
+        if cached is None:
+            cached = hashlib.sha256(dumps(self).encode()).hexdigest()
+            object.__setattr__(self, "_sha256", cached)
+        return cached
 
 
 # --- JSON form ------------------------------------------------------------------------------------------------------

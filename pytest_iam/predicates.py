@@ -1,0 +1,203 @@
+"""Named predicates: the parts of a rule a value filter cannot say, written in Python.
+
+A predicate takes the resource view, the inventory and the check's parameters (plus its own ``with:`` arguments) and
+returns None when the resource passes, or the reason it fails. It raises CheckError when it cannot decide.
+
+Usage in a check file::
+
+    require:
+      - predicate: stale_credentials
+        with: {max_unused_days: {param: max_unused_days}}
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Mapping, Optional
+
+from .inventory import ORG_MEMBER, ORG_NONE, Inventory, PublicAccessBlock
+
+
+def _age(value: Optional[dt.datetime], at: dt.datetime) -> Optional[float]:
+    if value is None:
+        return None
+    return (at - value).total_seconds() / 86400.0
+
+
+def _at(inventory: Inventory) -> dt.datetime:
+    from .inventory import now
+
+    return inventory.collected_at or now()
+
+
+def stale_credentials(resource: Mapping[str, Any], inventory: Inventory, params: Mapping[str, Any],
+                      max_unused_days: int = 45) -> Optional[str]:
+    """A password or active key unused for ``max_unused_days`` or more (CIS: "45 days or more").
+
+    A credential never used is stale once it is that old itself (password: since it was set; key: since it was
+    created); a younger one that was never used is not stale.
+    """
+    at = _at(inventory)
+    reasons = []
+    if resource.get("password_enabled"):
+        used = _age(resource.get("password_last_used"), at)
+        if used is not None:
+            if used >= max_unused_days:
+                reasons.append(f"password last used {used:.0f} days ago")
+        else:
+            since = _age(resource.get("password_last_changed") or resource.get("created"), at)
+            if since is not None and since >= max_unused_days:
+                reasons.append(f"password never used in the {since:.0f} days since it was set")
+    for key in resource.get("access_keys", []):
+        if not key["active"]:
+            continue
+        used = _age(key.get("last_used"), at)
+        if used is not None:
+            if used >= max_unused_days:
+                reasons.append(f"access key {key['slot']} last used {used:.0f} days ago")
+        else:
+            since = _age(key.get("last_rotated"), at)
+            if since is not None and since >= max_unused_days:
+                reasons.append(f"access key {key['slot']} never used in the {since:.0f} days since it was created")
+    if reasons:
+        return "; ".join(reasons) + f" (limit {max_unused_days} days)"
+    return None
+
+
+def scp_applies(resource: Mapping[str, Any], inventory: Inventory, params: Mapping[str, Any]) -> Optional[str]:
+    """The account is in an organization and an SCP other than FullAWSAccess applies to it (root, OU or account)."""
+    from .checks import CheckError
+
+    org = inventory.organization
+    if org.status == ORG_NONE:
+        return "the account is not in an organization: no SCP can apply"
+    if org.status != ORG_MEMBER:
+        raise CheckError(f"organization facts unavailable, so SCPs cannot be judged: {org.reason}")
+    if org.management_account_id == inventory.account_id:
+        return "this is the organization's management account: SCPs do not restrict it"
+    if org.scps_enabled is False:
+        return "the SERVICE_CONTROL_POLICY type is not enabled on the organization root"
+    chain = org.scp_chain(inventory.account_id) or []
+    names = sorted({p.name for level in chain for p in level if not _is_full_access(p)})
+    if not names:
+        return "only FullAWSAccess applies at every level (root, OUs, account)"
+    return None
+
+
+def _is_full_access(scp: Any) -> bool:
+    if scp.aws_managed and scp.name == "FullAWSAccess":
+        return True
+    content = scp.content if isinstance(scp.content, dict) else {}
+    statements = content.get("Statement", [])
+    statements = [statements] if isinstance(statements, dict) else statements
+    return (
+        len(statements) == 1
+        and statements[0].get("Effect") == "Allow"
+        and statements[0].get("Action") in ("*", ["*"])
+        and statements[0].get("Resource") in ("*", ["*"])
+        and not statements[0].get("Condition")
+    )
+
+
+def _policy_error(exc: Exception, what: str) -> Exception:
+    from .checks import CheckError
+
+    return CheckError(f"{what} is not a valid policy: {exc}")
+
+
+def bucket_not_public(resource: Mapping[str, Any], inventory: Inventory, params: Mapping[str, Any]) -> Optional[str]:
+    """The bucket policy does not make the bucket public, by S3's documented meaning of public, honouring the
+    bucket's and the account's block-public-access settings (S3 applies the most restrictive combination)."""
+    from .checks import CheckError
+    from .policy import PolicyError, is_public
+
+    if resource.get("errors"):
+        raise CheckError("; ".join(resource["errors"]))
+    policy = resource.get("policy")
+    if policy is None:
+        return None
+    bucket_pab = resource.get("public_access_block")
+    account_pab = inventory.account_public_access_block
+    effective = PublicAccessBlock(**bucket_pab) if bucket_pab else PublicAccessBlock()
+    effective = effective.merged(account_pab)
+    try:
+        verdict = is_public(policy, block_public_access=effective.as_aws())
+    except PolicyError as exc:
+        raise _policy_error(exc, f"the policy of bucket {resource['name']}")
+    if not verdict.public:
+        return None
+    return "public: " + "; ".join(str(r) for r in verdict.reasons) if verdict.reasons else "the bucket policy is public"
+
+
+def no_full_admin(resource: Mapping[str, Any], inventory: Inventory, params: Mapping[str, Any]) -> Optional[str]:
+    """The policy has no Allow statement granting every action on every resource."""
+    from .policy import PolicyError, grants_full_admin
+
+    try:
+        statements = grants_full_admin(resource["document"])
+    except PolicyError as exc:
+        raise _policy_error(exc, resource["label"])
+    if not statements:
+        return None
+    return "grants '*' on '*' in " + ", ".join(str(s) for s in statements)
+
+
+def trust_within_zone(resource: Mapping[str, Any], inventory: Inventory, params: Mapping[str, Any],
+                      trusted_accounts: Any = ()) -> Optional[str]:
+    """Nobody outside the account, its organization and ``trusted_accounts`` can assume the role, unless the trust
+    requires ``sts:ExternalId``."""
+    from .policy import PolicyError, external_access
+
+    if resource.get("service_linked"):
+        return None
+    zone = {inventory.account_id, *[str(a) for a in trusted_accounts or ()]}
+    if inventory.organization.id:
+        zone.add(inventory.organization.id)
+    try:
+        grants = external_access(resource["trust_policy"], zone)
+    except PolicyError as exc:
+        raise _policy_error(exc, f"the trust policy of {resource['label']}")
+    risky = [g for g in grants if not g.requires_external_id]
+    if not risky:
+        return None
+    return "assumable from outside: " + "; ".join(str(g) for g in risky)
+
+
+def scp_denies(resource: Mapping[str, Any], inventory: Inventory, params: Mapping[str, Any],
+               required_denied_actions: Any = ()) -> Optional[str]:
+    """For an ordinary (non-management, non-service-linked) principal of the account, the effective SCP chain denies
+    every action in ``required_denied_actions`` (an explicit Deny or no Allow at some level)."""
+    from .checks import CheckError
+    from .policy import PolicyError, Request, evaluate
+
+    org = inventory.organization
+    chain = org.scp_chain(resource["id"])
+    if chain is None:
+        raise CheckError(f"the SCP chain of {resource['label']} is unknown")
+    principal = f"arn:{inventory.partition}:iam::{resource['id']}:role/pytest-iam-probe"
+    allowed = []
+    for action in required_denied_actions:
+        try:
+            decision = evaluate(
+                Request(principal=principal, action=action, resource="*", resource_account=resource["id"]),
+                identity_policies=[{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}],
+                scps=[[p.content for p in level] for level in chain],
+                management_account=org.management_account_id,
+            )
+        except PolicyError as exc:
+            raise CheckError(f"an SCP applying to {resource['label']} is not a valid policy: {exc}") from None
+        if decision.allowed:
+            allowed.append(action)
+    if allowed:
+        return "SCPs allow " + ", ".join(allowed)
+    return None
+
+
+BUILTIN_PREDICATES = {
+    "stale_credentials": stale_credentials,
+    "scp_applies": scp_applies,
+    "bucket_not_public": bucket_not_public,
+    "no_full_admin": no_full_admin,
+    "trust_within_zone": trust_within_zone,
+    "scp_denies": scp_denies,
+}
