@@ -161,10 +161,7 @@ def seed(scenario: dict, endpoint: str, now: Optional[dt.datetime] = None) -> No
 
 def _seed_user(iam: Any, user: dict, account_id: str) -> None:
     name = user["name"]
-    params = {"UserName": name, "Path": user.get("path", "/")}
-    if user.get("boundary"):
-        params["PermissionsBoundary"] = _policy_arn(user["boundary"], account_id)
-    iam.create_user(**params)
+    iam.create_user(UserName=name, Path=user.get("path", "/"))
     if user.get("console"):
         iam.create_login_profile(UserName=name, Password="Not-a-real-password-1!")
     for group in user.get("groups", []):
