@@ -15,6 +15,7 @@ Python (``predicate: name``) for what a filter cannot say. Checks know the Inven
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import functools
 import re
 import string
@@ -505,7 +506,7 @@ class Library:
         try:
             return self.checks[check_id]
         except KeyError:
-            close = [c for c in sorted(self.checks) if c.split("-")[0] == check_id.split("-")[0]][:8]
+            close = difflib.get_close_matches(check_id, sorted(self.checks), n=3, cutoff=0.6)
             hint = f" (did you mean one of: {', '.join(close)})" if close else ""
             raise CheckDefinitionError(f"{where + ': ' if where else ''}unknown check {check_id!r}{hint}") from None
 

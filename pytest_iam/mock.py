@@ -28,6 +28,7 @@ from .aws import emulator_client
 from .schemas import validate
 
 DEFAULT_ACCOUNT_ID = "123456789012"  # the emulator's default account
+ORGANIZATION_ID_TOKEN = "@organization_id@"
 _LOCK = threading.RLock()
 _SERVER: Optional[Any] = None
 _SEEDED: Dict[str, str] = {}  # scenario path -> account id
@@ -77,6 +78,7 @@ def server_endpoint() -> str:
             from moto.server import ThreadedMotoServer
 
             logging.getLogger("werkzeug").setLevel(logging.ERROR)
+            _reset_emulator()
 
             server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
             server.start()
@@ -92,6 +94,14 @@ def stop_server() -> None:
             _SERVER.stop()
             _SERVER = None
             _SEEDED.clear()
+            _reset_emulator()
+
+
+def _reset_emulator() -> None:
+    """Forget every emulated resource (the emulator's state is process-wide)."""
+    from moto.moto_api._internal import moto_api_backend
+
+    moto_api_backend.reset()
 
 
 def session_for(spec: Any) -> Tuple[boto3.Session, str]:
@@ -126,6 +136,10 @@ def seed(scenario: dict, endpoint: str, now: Optional[dt.datetime] = None) -> No
     """Create the scenario's resources in the emulator behind ``endpoint``."""
     now = now or dt.datetime.now(dt.timezone.utc)
     account_id = DEFAULT_ACCOUNT_ID
+    if scenario.get("organization"):
+        # the organization id is made by the emulator: documents refer to it as @organization_id@
+        org_id = _seed_organization(scenario["organization"], endpoint, account_id)
+        scenario = json.loads(json.dumps(scenario).replace(ORGANIZATION_ID_TOKEN, org_id))
     iam = emulator_client("iam", endpoint)
     if scenario.get("alias"):
         iam.create_account_alias(AccountAlias=scenario["alias"])
@@ -154,15 +168,18 @@ def seed(scenario: dict, endpoint: str, now: Optional[dt.datetime] = None) -> No
     if root.get("mfa") == "virtual":
         iam.create_virtual_mfa_device(VirtualMFADeviceName="root-account-mfa-device")
     _seed_s3(scenario, endpoint, account_id)
-    if scenario.get("organization"):
-        _seed_organization(scenario["organization"], endpoint, account_id)
     MotoGaps(account_id).apply(scenario, now)
+
+
+def _has_console(user: dict) -> bool:
+    """``console: true`` or ``console: {last_used_days: N}`` (an empty mapping: a password never used)."""
+    return user.get("console") not in (None, False)
 
 
 def _seed_user(iam: Any, user: dict, account_id: str) -> None:
     name = user["name"]
     iam.create_user(UserName=name, Path=user.get("path", "/"))
-    if user.get("console"):
+    if _has_console(user):
         iam.create_login_profile(UserName=name, Password="Not-a-real-password-1!")
     for group in user.get("groups", []):
         iam.add_user_to_group(GroupName=group, UserName=name)
@@ -203,9 +220,9 @@ def _seed_s3(scenario: dict, endpoint: str, account_id: str) -> None:
         )
 
 
-def _seed_organization(spec: dict, endpoint: str, account_id: str) -> None:
+def _seed_organization(spec: dict, endpoint: str, account_id: str) -> str:
     org = emulator_client("organizations", endpoint)
-    org.create_organization(FeatureSet="ALL")
+    org_id = org.create_organization(FeatureSet="ALL")["Organization"]["Id"]
     root_id = org.list_roots()["Roots"][0]["Id"]
     org.enable_policy_type(RootId=root_id, PolicyType="SERVICE_CONTROL_POLICY")
     targets = {"root": root_id, "self": account_id}
@@ -225,6 +242,7 @@ def _seed_organization(spec: dict, endpoint: str, account_id: str) -> None:
         )["Policy"]["PolicySummary"]["Id"]
         for target in scp.get("targets", []):
             org.attach_policy(PolicyId=policy_id, TargetId=targets[target])
+    return org_id
 
 
 # --- the adapter for what moto lacks ---------------------------------------------------------------------------------
@@ -257,7 +275,7 @@ class MotoGaps:
             moto_user = self.backend.users[user["name"]]
             created = ago(user.get("created_days", 0))
             moto_user.create_date = created
-            if user.get("console"):
+            if _has_console(user):
                 console = user["console"] if isinstance(user["console"], dict) else {}
                 moto_user.password_last_used = ago(console.get("last_used_days"))
             for key, spec in zip(moto_user.access_keys, user.get("access_keys", [])):

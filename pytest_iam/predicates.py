@@ -13,6 +13,7 @@ Usage in a check file::
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Any, Mapping, Optional
 
 from .inventory import ORG_MEMBER, ORG_NONE, Inventory, PublicAccessBlock
@@ -157,7 +158,9 @@ def trust_within_zone(resource: Mapping[str, Any], inventory: Inventory, params:
         grants = external_access(resource["trust_policy"], zone)
     except PolicyError as exc:
         raise _policy_error(exc, f"the trust policy of {resource['label']}")
-    risky = [g for g in grants if not g.requires_external_id]
+    # aws:PrincipalOrgID pinned to the account's own organization keeps "*" inside the zone (IAM User Guide,
+    # "aws:PrincipalOrgID": only principals of accounts in that organization match).
+    risky = [g for g in grants if not g.requires_external_id and not g.kept_in_organization]
     if not risky:
         return None
     return "assumable from outside: " + "; ".join(str(g) for g in risky)

@@ -209,7 +209,11 @@ def collect_iam(factory: Any, account_id: str, partition: str, errors: ErrorLog)
             errors.add("iam", "GetAccountPasswordPolicy", exc)
         out["password_policy"] = None
 
-    virtual = _paginate(iam, "list_virtual_mfa_devices", "VirtualMFADevices", errors, AssignmentStatus="Assigned")
+    # MaxItems defaults to 100 for ListVirtualMFADevices; ask for the maximum (1,000) so pages stay few per account.
+    virtual = _paginate(
+        iam, "list_virtual_mfa_devices", "VirtualMFADevices", errors,
+        AssignmentStatus="Assigned", PaginationConfig={"PageSize": 1000},
+    )
     virtual_by_user: Dict[str, List[MfaDevice]] = {}
     for device in virtual or []:
         user_arn = (device.get("User") or {}).get("Arn")

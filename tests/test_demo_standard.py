@@ -1,0 +1,90 @@
+"""The main job, as a user runs it: the shipped CIS standard on the embedded demo account."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from conftest import junit_cases, suite_properties
+
+CIS_EXPECTED = {
+    # check id -> (outcome, failing resources on the demo account)
+    "iam-root-no-access-keys": ("failed", {"arn:aws:iam::123456789012:root"}),
+    "iam-root-mfa": ("passed", set()),
+    "iam-root-hardware-mfa": ("failed", {"arn:aws:iam::123456789012:root"}),
+    "iam-password-policy": ("failed", {"arn:aws:iam::123456789012:root"}),
+    "iam-user-console-mfa": ("failed", {f"arn:aws:iam::123456789012:user/{n}" for n in
+                                        ["bob", "contractor-1", "contractor-2", "contractor-3", "contractor-4"]}),
+    "iam-unused-credentials": ("failed", {f"arn:aws:iam::123456789012:user/{n}" for n in
+                                          ["carol", "erin", "svc-reports"]}),
+    "iam-user-single-active-key": ("failed", {"arn:aws:iam::123456789012:user/svc-ci"}),
+    "iam-access-key-rotation": ("failed", {"arn:aws:iam::123456789012:user/bob", "arn:aws:iam::123456789012:user/svc-ci"}),
+    "iam-user-no-direct-policies": ("failed", {f"arn:aws:iam::123456789012:user/{n}" for n in ["frank", "grace", "heidi"]}),
+    "iam-no-admin-policies": ("failed", {"arn:aws:iam::123456789012:policy/FullAdmin",
+                                         "arn:aws:iam::123456789012:role/BreakGlass"}),
+    "s3-account-public-access-block": ("failed", {"arn:aws:iam::123456789012:root"}),
+    "s3-no-public-bucket-policy": ("failed", {"arn:aws:s3:::demo-corp-website", "arn:aws:s3:::demo-corp-uploads"}),
+    "org-scps-present": ("failed", {"arn:aws:iam::123456789012:root"}),
+}
+
+
+def _check_results(cases: dict) -> dict:
+    out = {}
+    for name, case in cases.items():
+        check = case["props"]["check"]
+        out[check] = (case["outcome"], set(json.loads(case["props"]["failed_resources"])))
+    return out
+
+
+def test_cis_standard_on_demo_gives_the_seeded_verdicts(pytester: pytest.Pytester) -> None:
+    result = pytester.runpytest_inprocess("--iam-account=demo", "--iam-standard=cis-aws-foundations",
+                                          "--junitxml=evidence.xml", "-W", "error::pytest.PytestWarning")
+    result.assert_outcomes(passed=1, failed=12)
+    cases = junit_cases(pytester.path / "evidence.xml")
+    assert _check_results(cases) == CIS_EXPECTED
+    # node ids end in <check-id>[<account>]
+    assert set(cases) == {f"{check}[demo]" for check in CIS_EXPECTED}
+    result.stdout.fnmatch_lines([
+        "*pytest-iam summary*",
+        "demo (123456789012): 13 checks, 1 passed, 12 failed",
+        "  failed by severity: critical 2, high 4, medium 4, low 2",
+        "  passed by severity: critical 1",
+    ])
+
+
+def test_junit_properties_are_complete_evidence(pytester: pytest.Pytester) -> None:
+    pytester.runpytest_inprocess("--iam-account=demo", "--iam-standard=cis-aws-foundations", "--junitxml=e.xml")
+    cases = junit_cases(pytester.path / "e.xml")
+    props = cases["iam-user-console-mfa[demo]"]["props"]
+    for key in ("check", "account", "account_id", "severity", "frameworks", "evaluated", "failed",
+                "failed_resources", "failed_resources_count", "snapshot_sha256"):
+        assert key in props, key
+    assert props["account"] == "demo" and props["account_id"] == "123456789012"
+    assert props["severity"] == "high"
+    assert json.loads(props["frameworks"]) == {"cis-aws-foundations-v5.0": ["1.9"]}
+    assert props["failed"] == "5" and props["failed_resources_count"] == "5"
+    assert int(props["evaluated"]) >= 50
+    assert len(props["snapshot_sha256"]) == 64
+    suite = dict(suite_properties(pytester.path / "e.xml"))
+    assert suite["caller_arn"].startswith("arn:aws:")
+    assert suite["collected_at"].endswith("+00:00")
+    assert suite["pytest_iam_version"]
+    assert suite["snapshot_sha256"] == props["snapshot_sha256"]
+
+
+def test_failure_message_is_a_table_of_resources_with_reasons(pytester: pytest.Pytester) -> None:
+    result = pytester.runpytest_inprocess("--iam-account=demo", "--iam-standard=cis-aws-foundations")
+    result.stdout.fnmatch_lines([
+        "iam-access-key-rotation on demo (123456789012): 2 failed, * evaluated",
+        "  FAIL   user/bob key 1     active key 1 is * days old (limit 90)",
+        "  FAIL   user/svc-ci key 1  active key 1 is * days old (limit 90)",
+    ])
+    assert "Traceback" not in result.stdout.str()
+
+
+def test_list_checks_prints_the_library(pytester: pytest.Pytester) -> None:
+    result = pytester.runpytest_inprocess("--iam-list-checks")
+    assert result.ret == 0
+    result.stdout.fnmatch_lines(["ID*SEVERITY*RESOURCE*FRAMEWORKS*", "iam-access-key-rotation*medium*access_keys*",
+                                 "*15 checks"])
