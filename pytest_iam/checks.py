@@ -246,7 +246,8 @@ def _lint(condition: Mapping[str, Any], where: str, check: Check) -> None:
         try:
             compile_key(condition["key"])
         except jmespath.exceptions.JMESPathError as exc:
-            raise CheckDefinitionError(f"{where}.key: not a JMESPath expression: {exc}") from None
+            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise CheckDefinitionError(f"{where}.key: not a JMESPath expression ({first}): {condition['key']!r}") from None
     for ref in _param_refs(condition):
         if ref not in names:
             raise CheckDefinitionError(f"{where}: refers to unknown parameter {ref!r}")
