@@ -19,7 +19,7 @@ import pytest
 from . import __version__
 from .accounts import Account, AccountsError, AccountSpec, load_accounts_file, resolve_spec, split_names
 from .checks import SEVERITIES, CheckDefinitionError, CheckResult, Library, register_predicates, run_check
-from .evidence import control_properties, suite_properties
+from .evidence import control_properties, redact, suite_properties
 from .inventory import Inventory, SnapshotError, load_snapshot, save_snapshot
 from .standards import Standard, StandardError, apply_waivers, load_standard, resolve_standard
 
@@ -360,7 +360,7 @@ class ControlItem(pytest.Item):
             ]
             if check.remediation:
                 lines.append(f"remediation: {check.remediation}")
-            return "\n".join(lines)
+            return redact("\n".join(lines))
         return super().repr_failure(excinfo)
 
     def reportinfo(self):  # type: ignore[no-untyped-def]
@@ -425,6 +425,9 @@ class IamReporter:
             passed, failed = sum(outcomes[account]["passed"].values()), sum(outcomes[account]["failed"].values())
             ident = self.state.account_ids.get(account, "?")
             terminalreporter.write_line(f"{account} ({ident}): {passed + failed} checks, {passed} passed, {failed} failed")
+            for key, value in self.state.account_facts.get(account, ()):
+                if key == "collection_error":
+                    terminalreporter.write_line(f"  not collected: {value}", yellow=True)
             for label in ("failed", "passed"):
                 counts = outcomes[account][label]
                 if counts:

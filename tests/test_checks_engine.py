@@ -196,3 +196,23 @@ def test_check_parser_never_crashes(resource, severity, require, default) -> Non
         return
     result = run_check(check, inventory(users=(user("u"),)))  # a valid check runs
     assert all(f.status in (PASS, FAIL, ERROR) for f in result.findings)
+
+
+def test_a_malformed_policy_is_an_error_for_that_resource_only() -> None:
+    from pytest_iam.inventory import Bucket
+
+    inv = inventory(buckets=(
+        Bucket(name="broken", arn="arn:aws:s3:::broken", region="us-east-1",
+               policy={"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": "*",
+                                                              "Action": "s3:GetObject", "Resource": "*",
+                                                              "Condition": {"StringEqualz": {"a": "b"}}}]}),
+        Bucket(name="open", arn="arn:aws:s3:::open", region="us-east-1",
+               policy={"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": "*",
+                                                              "Action": "s3:GetObject", "Resource": "*"}]}),
+        Bucket(name="closed", arn="arn:aws:s3:::closed", region="us-east-1"),
+    ))
+    result = LIB.run("s3-no-public-bucket-policy", inv)
+    status = {f.label: f.status for f in result.findings}
+    assert status == {"bucket/broken": ERROR, "bucket/open": FAIL, "bucket/closed": PASS}
+    broken = next(f for f in result.findings if f.label == "bucket/broken")
+    assert "StringEqualz" in broken.reason and "\n" not in broken.reason
