@@ -167,9 +167,13 @@ def trust_within_zone(resource: Mapping[str, Any], inventory: Inventory, params:
 
 
 def scp_denies(resource: Mapping[str, Any], inventory: Inventory, params: Mapping[str, Any],
-               required_denied_actions: Any = ()) -> Optional[str]:
-    """For an ordinary (non-management, non-service-linked) principal of the account, the effective SCP chain denies
-    every action in ``required_denied_actions`` (an explicit Deny or no Allow at some level)."""
+               required_denied_actions: Any = (), regions: Any = ("us-east-1",)) -> Optional[str]:
+    """For an ordinary principal of the account (a role that is not service-linked, in a member account), the
+    effective SCP chain denies every action in ``required_denied_actions``, in every region of ``regions``: by an
+    explicit Deny or by the lack of an Allow at some level (AWS: every level of the chain must allow).
+
+    The probe request carries ``aws:RequestedRegion`` and the probe role as ``aws:PrincipalArn``, so a guardrail that
+    exempts a named break-glass role, or that denies only outside some regions, is judged as it would apply."""
     from .checks import CheckError
     from .policy import PolicyError, Request, evaluate
 
@@ -178,22 +182,28 @@ def scp_denies(resource: Mapping[str, Any], inventory: Inventory, params: Mappin
     if chain is None:
         raise CheckError(f"the SCP chain of {resource['label']} is unknown")
     principal = f"arn:{inventory.partition}:iam::{resource['id']}:role/pytest-iam-probe"
+    levels = [[p.content for p in level] for level in chain]
     allowed = []
     for action in required_denied_actions:
-        try:
-            decision = evaluate(
-                Request(principal=principal, action=action, resource="*", resource_account=resource["id"]),
-                identity_policies=[{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}],
-                scps=[[p.content for p in level] for level in chain],
-                management_account=org.management_account_id,
-            )
-        except PolicyError as exc:
-            raise CheckError(f"an SCP applying to {resource['label']} is not a valid policy: {exc}") from None
-        if decision.allowed:
-            allowed.append(action)
+        for region in regions or ("us-east-1",):
+            try:
+                decision = evaluate(
+                    Request(principal=principal, action=action, resource="*", resource_account=resource["id"],
+                            context={"aws:RequestedRegion": region}),
+                    identity_policies=[ALLOW_ALL],
+                    scps=levels,
+                    management_account=org.management_account_id,
+                )
+            except PolicyError as exc:
+                raise CheckError(f"an SCP applying to {resource['label']} is not a valid policy: {exc}") from None
+            if decision.allowed:
+                allowed.append(f"{action} in {region}")
     if allowed:
         return "SCPs allow " + ", ".join(allowed)
     return None
+
+
+ALLOW_ALL = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
 
 
 BUILTIN_PREDICATES = {

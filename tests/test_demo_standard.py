@@ -88,3 +88,30 @@ def test_list_checks_prints_the_library(pytester: pytest.Pytester) -> None:
     assert result.ret == 0
     result.stdout.fnmatch_lines(["ID*SEVERITY*RESOURCE*FRAMEWORKS*", "iam-access-key-rotation*medium*access_keys*",
                                  "*15 checks"])
+
+
+POLICY_ENGINE_CHECKS = """
+standard: engine-checks
+controls:
+  - check: iam-no-admin-policies
+  - check: iam-role-external-trust
+  - check: org-scp-guardrails
+  - check: s3-no-public-bucket-policy
+"""
+
+
+def test_policy_engine_checks_find_exactly_the_seeded_violations(pytester: pytest.Pytester, demo_snapshot) -> None:
+    pytester.path.joinpath("iam_engine.yaml").write_text(POLICY_ENGINE_CHECKS)
+    result = pytester.runpytest_inprocess(f"--iam-snapshot={demo_snapshot}", "--junitxml=e.xml")
+    result.assert_outcomes(failed=4)
+    found = _check_results(junit_cases(pytester.path / "e.xml"))
+    assert found["iam-no-admin-policies"][1] == {"arn:aws:iam::123456789012:policy/FullAdmin",
+                                                  "arn:aws:iam::123456789012:role/BreakGlass"}
+    assert found["iam-role-external-trust"][1] == {"arn:aws:iam::123456789012:role/DeployFromPartner"}
+    assert found["s3-no-public-bucket-policy"][1] == {"arn:aws:s3:::demo-corp-website", "arn:aws:s3:::demo-corp-uploads"}
+    guardrails = found["org-scp-guardrails"][1]
+    assert len(guardrails) == 1  # the sandbox account: its SCP limits regions but lets it leave the organization
+    result.stdout.fnmatch_lines([
+        "*FAIL*account demo-sandbox (*)*SCPs allow organizations:LeaveOrganization in us-east-1*",
+    ])
+    assert "demo-prod" not in result.stdout.str().split("org-scp-guardrails on demo")[1].split("remediation")[0]
