@@ -1,0 +1,433 @@
+"""Questions auditors ask of policies: is it public, who outside can get in, who is an administrator.
+
+Usage: ``is_public(bucket_policy).public``; ``external_access(trust_policy, {"111122223333", "o-abc123"})``;
+``grants_full_admin(policy)``; ``full_admin(principal, identity_policies).allowed``;
+``privilege_escalation(principal, identity_policies)``
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+from typing import Iterable, Mapping, Optional, Sequence
+
+from .engine import ALLOW, EXPLICIT_DENY, IMPLICIT_DENY, Decision, Document, Reason, Request, _policy, evaluate
+from .model import Policy, Statement
+from .patterns import glob, has_wildcard
+from .principals import principal_of
+
+# S3 user guide, "Blocking public access" > "The meaning of public" > bucket policies: the keys whose fixed values make
+# a grant to a broad principal non-public, plus the principal keys the doc's first bullet stands for.
+RESTRICTING_KEYS = frozenset(k.lower() for k in (
+    "aws:SourceIp", "aws:SourceArn", "aws:SourceVpc", "aws:SourceVpce", "aws:SourceOwner", "aws:SourceAccount",
+    "s3:x-amz-server-side-encryption-aws-kms-key-id", "aws:userid", "s3:DataAccessPointArn",
+    "s3:DataAccessPointAccount", "aws:PrincipalOrgID", "aws:PrincipalAccount", "aws:PrincipalArn",
+    "aws:PrincipalOrgPaths",
+))
+_FIXING_OPERATORS = frozenset(("StringEquals", "StringEqualsIgnoreCase", "StringLike", "ArnEquals", "ArnLike",
+                               "IpAddress"))
+_NEGATED_FIXING = {"StringNotEquals": "StringEquals", "StringNotEqualsIgnoreCase": "StringEqualsIgnoreCase",
+                   "StringNotLike": "StringLike", "ArnNotEquals": "ArnEquals", "ArnNotLike": "ArnLike",
+                   "NotIpAddress": "IpAddress"}
+# S3 actions that change data, permissions or configuration; a pattern matching any of them is a write.
+S3_WRITE_ACTIONS = tuple(f"s3:{name}" for name in (
+    "PutObject", "PutObjectAcl", "PutObjectTagging", "PutObjectRetention", "PutObjectLegalHold", "PutObjectVersionAcl",
+    "PutObjectVersionTagging", "DeleteObject", "DeleteObjectVersion", "DeleteObjectTagging", "DeleteBucket",
+    "DeleteBucketPolicy", "DeleteBucketWebsite", "PutBucketPolicy", "PutBucketAcl", "PutBucketCORS",
+    "PutBucketVersioning", "PutBucketWebsite", "PutBucketPublicAccessBlock", "PutBucketTagging", "PutBucketLogging",
+    "PutBucketNotification", "PutBucketOwnershipControls", "PutEncryptionConfiguration", "PutLifecycleConfiguration",
+    "PutReplicationConfiguration", "PutAccelerateConfiguration", "PutInventoryConfiguration", "PutMetricsConfiguration",
+    "PutAnalyticsConfiguration", "PutIntelligentTieringConfiguration", "PutBucketObjectLockConfiguration",
+    "PutBucketRequestPayment", "AbortMultipartUpload", "RestoreObject", "ReplicateObject", "ReplicateDelete",
+    "ReplicateTags", "CreateBucket", "CreateAccessPoint", "DeleteAccessPoint", "CreateJob", "UpdateJobPriority",
+    "BypassGovernanceRetention", "ObjectOwnerOverrideToBucketOwner", "PutAccessPointPolicy", "PutObjectVersionAcl",
+))
+
+
+@dataclass(frozen=True)
+class StatementRef:
+    """Where a statement lives: the policy label, its index and Sid."""
+
+    policy: str
+    index: int
+    sid: Optional[str]
+
+    def __str__(self) -> str:
+        return f"{self.policy} Sid {self.sid!r}" if self.sid else f"{self.policy} Statement[{self.index}]"
+
+
+def _ref(policy: Policy, stmt: Statement, label: Optional[str] = None) -> StatementRef:
+    return StatementRef(label or policy.name or policy.kind, stmt.index, stmt.sid)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# is_public
+
+@dataclass(frozen=True)
+class PublicAccess:
+    """``public``: S3 would call the policy public; ``statements``: the broad, unpinned Allows responsible."""
+
+    public: bool
+    statements: tuple
+    reasons: tuple
+    actions: tuple = ()
+    write: bool = False
+
+    def __bool__(self) -> bool:
+        return self.public
+
+
+def _fixed_value(value: object, key: str) -> bool:
+    text = str(value)
+    if "${" in text:
+        return False
+    if key == "s3:dataaccesspointarn":
+        # the doc allows a wildcard for the access point name as long as the account id is fixed
+        parts = text.split(":", 5)
+        return len(parts) == 6 and not any(has_wildcard(p) for p in parts[:5]) and parts[5].startswith("accesspoint/")
+    return not has_wildcard(text)
+
+
+def _narrow_cidr(value: object) -> bool:
+    """S3: aws:SourceIp broader than /8 (IPv4) or /32 (IPv6) is public, RFC 1918 ranges excepted."""
+    try:
+        network = ipaddress.ip_network(str(value).strip(), strict=False)
+    except ValueError:
+        return False
+    if network.version == 4:
+        if network.prefixlen >= 8:
+            return True
+        return any(network.subnet_of(ipaddress.ip_network(p)) for p in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"))
+    return network.prefixlen >= 32
+
+
+def _pins(base: str, qualifier: Optional[str], if_exists: bool, key: str, values: tuple) -> bool:
+    """A condition pins a grant when a restricting key must equal fixed values and a missing key fails."""
+    if key not in RESTRICTING_KEYS or base not in _FIXING_OPERATORS or if_exists or qualifier == "all":
+        return False
+    if not values:
+        return False
+    if key == "aws:sourceip":
+        return base == "IpAddress" and all(_narrow_cidr(v) for v in values)
+    if base == "IpAddress":
+        return False
+    return all(_fixed_value(v, key) for v in values)
+
+
+def _pinning_conditions(stmt: Statement) -> list[str]:
+    return [f"{c.operator.text} {c.key}" for c in stmt.conditions
+            if _pins(c.operator.base, c.operator.qualifier, c.operator.if_exists, c.key, c.values)]
+
+
+def _broad(stmt: Statement) -> bool:
+    if stmt.not_principal is not None:
+        return True
+    spec = stmt.principal
+    return spec is not None and (spec.broad or bool(spec.federated))
+
+
+def _pattern_covers(wide: str, narrow: str, ignore_case: bool) -> bool:
+    """Sound (never over-claiming) test that every string matched by ``narrow`` is matched by ``wide``."""
+    if ignore_case:
+        wide, narrow = wide.lower(), narrow.lower()
+    if wide == "*" or wide == narrow:
+        return True
+    if wide.endswith("*") and not has_wildcard(wide[:-1]):
+        return narrow.startswith(wide[:-1])
+    if not has_wildcard(narrow):
+        return glob(wide, False).fullmatch(narrow) is not None
+    return False
+
+
+def _deny_pin(deny: Statement, allow: Statement) -> Optional[str]:
+    """Whether ``deny`` applies to everyone the Allow admits, on all its actions and resources, unless a restricting
+    key has fixed values: then the Allow is reachable only with those values. Returns a reason or None."""
+    spec = deny.principal
+    if spec is None or not spec.star or deny.action is None or allow.action is None:
+        return None
+    if not all(any(_pattern_covers(d, a, True) for d in deny.action.patterns) for a in allow.action.patterns):
+        return None
+    if deny.resource is None or allow.resource is None:
+        return None
+    if not all(any(_pattern_covers(d, a, False) for d in deny.resource.patterns) for a in allow.resource.patterns):
+        return None
+    if not deny.conditions:
+        return f"{deny.label} denies these actions to everyone without condition"
+    if len(deny.conditions) != 1:
+        return None
+    condition = deny.conditions[0]
+    positive = _NEGATED_FIXING.get(condition.operator.base)
+    if positive is None or condition.operator.qualifier is not None:
+        return None
+    if _pins(positive, None, False, condition.key, condition.values):
+        return f"{deny.label} denies every request whose {condition.key} is not one of fixed values"
+    return None
+
+
+def _could_write(pattern: str) -> bool:
+    matcher = glob(pattern, True)
+    return any(matcher.fullmatch(a) for a in S3_WRITE_ACTIONS)
+
+
+def is_public(policy: Document, block_public_access: Optional[Mapping[str, bool]] = None) -> PublicAccess:
+    """Whether S3 would call this bucket policy public ("The meaning of public"), and which statements make it so."""
+    parsed = _policy(policy, "resource")
+    denies = [s for s in parsed.statements if s.effect == "Deny"]
+    responsible: list[StatementRef] = []
+    reasons: list[str] = []
+    actions: list[str] = []
+    for stmt in parsed.statements:
+        if stmt.effect != "Allow" or not _broad(stmt):
+            continue
+        pinned = _pinning_conditions(stmt)
+        if pinned:
+            continue
+        neutralised = next((r for r in (_deny_pin(d, stmt) for d in denies) if r), None)
+        if neutralised:
+            continue
+        responsible.append(_ref(parsed, stmt, "bucket policy"))
+        who = "everyone except the listed principals" if stmt.not_principal is not None else "a broad principal"
+        reasons.append(f"{stmt.label} allows {who} with no fixed value of a restricting key "
+                       "(S3 'meaning of public')")
+        if stmt.action is not None:
+            actions += list(stmt.action.patterns)
+        else:
+            actions.append("NotAction:" + ",".join(stmt.not_action.patterns))  # type: ignore[union-attr]
+    write = any(a.startswith("NotAction:") or _could_write(a) for a in actions)
+    public = bool(responsible)
+    if public and block_public_access and block_public_access.get("RestrictPublicBuckets"):
+        reasons.append("RestrictPublicBuckets limits the public policy to AWS service principals and authorized "
+                       "users of the bucket owner account: not public")
+        public = False
+    return PublicAccess(public, tuple(responsible), tuple(reasons), tuple(dict.fromkeys(actions)), write)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# external_access
+
+@dataclass(frozen=True)
+class ExternalGrant:
+    """A principal outside the zone of trust that a resource or trust policy admits."""
+
+    principal: str
+    statement: StatementRef
+    actions: tuple
+    conditions: Mapping
+    requires_external_id: bool
+    kept_in_organization: bool
+    org_ids: tuple = ()
+
+
+def _condition_values(stmt: Statement, key: str, bases: tuple) -> Optional[tuple]:
+    for c in stmt.conditions:
+        if c.key == key and c.operator.base in bases and not c.operator.if_exists and c.operator.qualifier != "all":
+            return tuple(str(v) for v in c.values)
+    return None
+
+
+def external_access(policy: Document, zone_of_trust: Iterable[str]) -> tuple:
+    """Principals outside ``zone_of_trust`` (account ids and/or ``o-...`` organization ids) that the policy admits."""
+    parsed = _policy(policy, "resource")
+    zone = set(zone_of_trust)
+    accounts = {z for z in zone if not z.startswith("o-")}
+    orgs = {z for z in zone if z.startswith("o-")}
+    grants: list[ExternalGrant] = []
+    for stmt in parsed.statements:
+        if stmt.effect != "Allow":
+            continue
+        org_ids = _condition_values(stmt, "aws:principalorgid", ("StringEquals", "StringEqualsIgnoreCase")) or ()
+        in_org = bool(org_ids) and all(o in orgs for o in org_ids) and not any(has_wildcard(o) for o in org_ids)
+        pinned_accounts = (_condition_values(stmt, "aws:principalaccount", ("StringEquals",))
+                           or _condition_values(stmt, "aws:sourceaccount", ("StringEquals",)))
+        pinned_to_zone = bool(pinned_accounts) and all(a in accounts for a in pinned_accounts)
+        external_id = _condition_values(stmt, "sts:externalid", ("StringEquals",))
+        requires_external_id = bool(external_id) and all(not has_wildcard(v) and "${" not in v for v in external_id)
+        actions = stmt.action.patterns if stmt.action is not None else tuple(
+            "NotAction:" + a for a in stmt.not_action.patterns)  # type: ignore[union-attr]
+        conditions = stmt.document.get("Condition", {})
+        outside: list[str] = []
+        if stmt.not_principal is not None:
+            outside.append("NotPrincipal:" + ",".join(stmt.not_principal.entries()))
+        elif stmt.principal is not None:
+            spec = stmt.principal
+            if spec.star:
+                outside.append("*")
+            outside += [f"AWS:{a}" for a in sorted(spec.accounts) if a not in accounts]
+            for arn in sorted(spec.arns):
+                parts = arn.split(":")
+                if len(parts) < 5 or parts[4] not in accounts:
+                    outside.append(f"AWS:{arn}")
+            outside += [f"Federated:{f}" for f in sorted(spec.federated)]
+            outside += [f"CanonicalUser:{c}" for c in sorted(spec.canonical)]
+        for principal in outside:
+            if pinned_to_zone:
+                continue
+            grants.append(ExternalGrant(principal, _ref(parsed, stmt), tuple(actions), conditions,
+                                        requires_external_id, in_org, tuple(org_ids)))
+    return tuple(grants)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# administrators
+
+def _all_actions_on_all(stmt: Statement) -> bool:
+    if stmt.action is None or not any(p in ("*", "*:*") for p in stmt.action.patterns):
+        return False
+    if stmt.resource is None:
+        return stmt.not_resource is None  # SCP/trust statements without Resource cover every resource
+    return "*" in stmt.resource.patterns
+
+
+def grants_full_admin(policy: Document, kind: str = "identity") -> tuple:
+    """Allow statements granting ``*`` (or ``*:*``) on Resource ``*``: the CIS "full administrative privileges"."""
+    parsed = _policy(policy, kind)
+    return tuple(_ref(parsed, s) for s in parsed.statements if s.effect == "Allow" and _all_actions_on_all(s))
+
+
+def _admin_allows(policies: Sequence[Policy], label: str) -> list[Reason]:
+    return [Reason(f"{label}[{i}]" if len(policies) > 1 or label == "identity" else label, s.label, "Allow",
+                   "allows every action on every resource" + (" (under conditions)" if s.conditions else ""))
+            for i, p in enumerate(policies) for s in p.statements if s.effect == "Allow" and _all_actions_on_all(s)]
+
+
+def _blocking_denies(policies: Sequence[Policy], label: str, notes: list[Reason]) -> list[Reason]:
+    out = []
+    for i, p in enumerate(policies):
+        for s in p.statements:
+            if s.effect != "Deny":
+                continue
+            if s.not_action is not None and "*" in s.not_action.patterns:
+                continue  # denies nothing
+            if s.conditions:
+                notes.append(Reason(f"{label}[{i}]", s.label, "Deny", "conditional Deny ignored: it removes "
+                                    "access only when its condition holds, so the principal remains an administrator "
+                                    "otherwise"))
+                continue
+            out.append(Reason(f"{label}[{i}]", s.label, "Deny", "unconditional Deny removes 'every action on every "
+                              "resource'"))
+    return out
+
+
+def full_admin(principal: str, identity_policies: Iterable[Document], permissions_boundary: Optional[Document] = None,
+               scps: Optional[Sequence[Sequence[Document]]] = None, session_policy: Optional[Document] = None,
+               management_account: Optional[str] = None) -> Decision:
+    """Can ``principal`` perform every action on every resource, after boundaries, SCPs and denies?
+
+    Conservative for an auditor: an Allow of ``*`` on ``*`` counts even under conditions, a conditional Deny is
+    ignored (noted in the reasons), an unconditional Deny of anything removes "every action on every resource", and a
+    NotAction Allow is never "every action".
+    """
+    who = principal_of(principal)
+    identity = [_policy(d, "identity") for d in identity_policies or ()]
+    notes: list[Reason] = []
+    denies = _blocking_denies(identity, "identity", notes)
+    allows = _admin_allows(identity, "identity")
+    missing: list[Reason] = []
+    if who.kind == "root":
+        allows.append(Reason("identity", None, "Allow", "the account root user holds every permission in its account"))
+    if not allows:
+        missing.append(Reason("identity", None, None, "no identity policy allows every action on every resource"))
+    for label, doc, kind in (("boundary", permissions_boundary, "boundary"), ("session", session_policy, "session")):
+        if doc is None or who.kind == "root":
+            continue
+        parsed = [_policy(doc, kind)]
+        denies += _blocking_denies(parsed, label, notes)
+        found = _admin_allows(parsed, label)
+        allows += found
+        if not found:
+            missing.append(Reason(label, None, None, f"the {label} policy does not allow every action on every resource"))
+    scps_apply = bool(scps) and not who.service_linked and not (
+        management_account is not None and who.account == management_account)
+    if scps_apply:
+        for level, docs in enumerate(scps or ()):
+            parsed = [_policy(d, "scp") for d in docs or ()]
+            denies += _blocking_denies(parsed, f"scp[level {level}]", notes)
+            found = _admin_allows(parsed, f"scp[level {level}]")
+            allows += found
+            if not found:
+                missing.append(Reason(f"scp[level {level}]", None, None, "no SCP at this level allows every action "
+                                                                          "on every resource"))
+    if denies:
+        return Decision(EXPLICIT_DENY, tuple(denies + notes))
+    if missing:
+        return Decision(IMPLICIT_DENY, tuple(missing + notes))
+    return Decision(ALLOW, tuple(allows + notes))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# privilege escalation
+
+@dataclass(frozen=True)
+class EscalationPath:
+    """One way for a principal to raise its own privileges: the actions, the resource, the statements allowing them."""
+
+    name: str
+    actions: tuple
+    resource: str
+    statements: tuple
+    other_principal: bool = False
+
+    def __str__(self) -> str:
+        return f"{self.name}: {' + '.join(self.actions)} on {self.resource}"
+
+
+def privilege_escalation(principal: str, identity_policies: Iterable[Document],
+                         permissions_boundary: Optional[Document] = None,
+                         scps: Optional[Sequence[Sequence[Document]]] = None, attached_policy_arns: Iterable[str] = (),
+                         group_names: Iterable[str] = (), management_account: Optional[str] = None) -> tuple:
+    """The ways ``principal`` can grant itself administrator rights, each decided with ``evaluate``.
+
+    Resources named ``.../*`` (``role/*``, ``user/*``, ``group/*``) stand for "some other role/user/group": a
+    statement allowing the action on ``*`` or on that prefix is reported; grants naming one specific other principal are
+    not (pass that principal's ARN instead).
+    """
+    who = principal_of(principal)
+    policies = [_policy(d, "identity") for d in identity_policies or ()]
+    account = who.account or ""
+    partition = (who.arn or "arn:aws").split(":")[1] if who.arn else "aws"
+    iam = f"arn:{partition}:iam::{account}"
+    paths: list[EscalationPath] = []
+
+    # after rewriting a trust policy, the principal's account is trusted; its identity policies must then allow
+    rewritten_trust = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": account}, "Action": "sts:AssumeRole"}]}
+
+    def allowed(action: str, resource: str) -> Optional[tuple]:
+        trust = rewritten_trust if action == "sts:AssumeRole" and account else None
+        decision = evaluate(Request(principal, action, resource, resource_account=account), policies,
+                            resource_policy=trust, permissions_boundary=permissions_boundary, scps=scps,
+                            management_account=management_account)
+        if not decision.allowed:
+            return None
+        return tuple(str(r) for r in decision.reasons if r.effect == "Allow")
+
+    def check(name: str, actions: tuple, resource: str, other: bool = False) -> None:
+        found: list = []
+        for action in actions:
+            reasons = allowed(action, resource)
+            if reasons is None:
+                return
+            found += reasons
+        paths.append(EscalationPath(name, actions, resource, tuple(dict.fromkeys(found)), other))
+
+    if who.kind == "user":
+        check("attach a managed policy to itself", ("iam:AttachUserPolicy",), who.arn or "")
+        check("put an inline policy on itself", ("iam:PutUserPolicy",), who.arn or "")
+        check("add itself to any group", ("iam:AddUserToGroup",), f"{iam}:group/*")
+        for group in group_names:
+            group_arn = f"{iam}:group/{group}"
+            check(f"put an inline policy on its group {group}", ("iam:PutGroupPolicy",), group_arn)
+            check(f"attach a managed policy to its group {group}", ("iam:AttachGroupPolicy",), group_arn)
+    if who.kind in ("role", "session") and who.role_arn:
+        check("attach a managed policy to its role", ("iam:AttachRolePolicy",), who.role_arn)
+        check("put an inline policy on its role", ("iam:PutRolePolicy",), who.role_arn)
+    for arn in attached_policy_arns:
+        if ":iam::aws:policy/" in arn:
+            continue  # AWS managed policies cannot be changed by customers
+        check("write a new default version of an attached customer policy", ("iam:CreatePolicyVersion",), arn)
+    check("rewrite a role's trust policy and assume it", ("iam:UpdateAssumeRolePolicy", "sts:AssumeRole"),
+          f"{iam}:role/*", other=True)
+    check("create access keys for another user", ("iam:CreateAccessKey",), f"{iam}:user/*", other=True)
+    check("create a console password for another user", ("iam:CreateLoginProfile",), f"{iam}:user/*", other=True)
+    check("change another user's console password", ("iam:UpdateLoginProfile",), f"{iam}:user/*", other=True)
+    return tuple(paths)
