@@ -393,6 +393,7 @@ class IamReporter:
         if "account_id" in props:
             self.state.account_ids[props["account"]] = props["account_id"]
 
+    @pytest.hookimpl(optionalhook=True)
     def pytest_testnodedown(self, node: Any, error: Any) -> None:
         """xdist: the accounts a worker collected, for the suite properties the controller writes."""
         facts = getattr(node, "workeroutput", {}).get("pytest_iam_accounts", {})
