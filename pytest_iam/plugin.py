@@ -282,12 +282,23 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> Optional[p
     iam_state = state(parent.config)
     is_standard = file_path.suffix in (".yaml", ".yml") and file_path.name.startswith("iam_")
     if is_standard or file_path.resolve() in iam_state.standard_paths:
-        try:
-            file_path.resolve().relative_to(parent.config.rootpath)
-        except ValueError:  # a shipped standard, outside the rootdir: named by its file name
+        if _shipped_or_outside(file_path, parent.config.rootpath):  # named by its file name alone
             return StandardFile.from_parent(parent, path=file_path, nodeid=file_path.name)
         return StandardFile.from_parent(parent, path=file_path)
     return None
+
+
+def _shipped_or_outside(path: Path, rootpath: Path) -> bool:
+    from .checks import library_dir
+
+    resolved = path.resolve()
+    for base, inside_means in ((library_dir().resolve(), True), (rootpath.resolve(), False)):
+        try:
+            resolved.relative_to(base)
+            return inside_means
+        except ValueError:
+            continue
+    return True
 
 
 class ControlFailed(Exception):
