@@ -147,8 +147,16 @@ def _scan_identity(policy: Policy, action_lower: str, resource: str, lookup):
     allows: list = []
     denies: list = []
     for stmt in policy.candidates(action_lower, resource):
-        if stmt.needs_check and not _applies(stmt, resource, lookup):
-            continue
+        if stmt.needs_check:
+            if stmt.only_conditions:
+                for condition in stmt.conditions:
+                    if not condition.test(lookup):
+                        break
+                else:
+                    (allows if stmt.is_allow else denies).append((stmt, None))
+                continue
+            if not _applies(stmt, resource, lookup):
+                continue
         (allows if stmt.is_allow else denies).append((stmt, None))
     return allows, denies
 
@@ -204,7 +212,7 @@ def evaluate(request: Request, identity_policies: Iterable[Document] = (), resou
     boundary_allows = session_allows = None
     if who.is_iam:
         for i, doc in enumerate(identity_policies):
-            policy = _policy(doc, "identity")
+            policy = doc if type(doc) is Policy and doc.kind == "identity" else _policy(doc, "identity")
             allows, found = _scan_identity(policy, action_lower, resource, lookup)
             if found:
                 _deny_reasons(denies, "identity", i, policy, found)

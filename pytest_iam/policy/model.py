@@ -81,7 +81,8 @@ class Statement:
 
     __slots__ = ("index", "sid", "effect", "document", "principal", "not_principal", "actions", "negated_action",
                  "resources", "negated_resource", "dynamic_resources", "required_keys", "_checked_conditions",
-                 "_conditions", "_variables", "is_allow", "has_conditions", "resource_needs_check", "needs_check")
+                 "_conditions", "_variables", "is_allow", "has_conditions", "resource_needs_check", "needs_check",
+                 "only_conditions")
 
     def __init__(self, index: int, sid: Optional[str], effect: str, document: dict, principal, not_principal,
                  actions: tuple, negated_action: bool, resources: Optional[tuple], negated_resource: bool,
@@ -113,6 +114,8 @@ class Statement:
         # whether matches_resource must still run after the maybe_resource pre-filter
         self.resource_needs_check = negated_resource or bool(dynamic_resources)
         self.needs_check = bool(keys) or self.resource_needs_check or self.has_conditions
+        # conditions without variables to resolve and no resource test left: the fast path of evaluation
+        self.only_conditions = self.has_conditions and not keys and not self.resource_needs_check
 
     @property
     def conditions(self) -> tuple[Condition, ...]:
