@@ -57,6 +57,10 @@ def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
 # --- state -------------------------------------------------------------------------------------------------------------
 
 
+class AccountUnavailable(Exception):
+    """An account that could not be reached at all; the message is one line."""
+
+
 class OfflineAccount:
     """An account known only from a snapshot: its facts, and no session (no AWS call can be made)."""
 
@@ -100,6 +104,7 @@ class IamState:
         self.accounts: Dict[str, Any] = {}
         self.inventories: Dict[str, Inventory] = {}
         self.collection_errors: List[str] = []
+        self.unavailable: Dict[str, str] = {}
         self.outcomes: Dict[str, Dict[str, Dict[str, int]]] = defaultdict(lambda: defaultdict(lambda: defaultdict(int)))
         self.account_facts: Dict[str, list] = {}
         self.account_ids: Dict[str, str] = {}
@@ -181,21 +186,37 @@ class IamState:
             return self.accounts[name]
 
     def inventory(self, name: str) -> Inventory:
-        """The account's inventory: from its snapshot, or collected once per session (per xdist worker)."""
+        """The account's inventory: from its snapshot, or collected once per session (per xdist worker).
+
+        An account that cannot be reached at all (no credentials, no endpoint, AssumeRole refused) is tried once; every
+        later request for it raises the same one-line AccountUnavailable."""
         with self._locks[name]:
+            if name in self.unavailable:
+                raise AccountUnavailable(self.unavailable[name])
             if name not in self.inventories:
                 if name in self.snapshots:
                     inventory = self.snapshots[name]
                 else:
-                    from .collect import collect_inventory
-
-                    inventory = collect_inventory(self.account(name))
-                    target = self.config.getoption("iam_save_snapshot")
-                    if target:
-                        save_snapshot(inventory, Path(target))
+                    inventory = self._collect(name)
                 self.inventories[name] = inventory
                 self.account_facts[name] = suite_properties(inventory)
             return self.inventories[name]
+
+    def _collect(self, name: str) -> Inventory:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        from .collect import collect_inventory
+
+        try:
+            inventory = collect_inventory(self.account(name))
+        except (BotoCoreError, ClientError, AccountsError, OSError) as exc:
+            message = redact(f"account {name}: cannot connect: {type(exc).__name__}: {str(exc).splitlines()[0]}")
+            self.unavailable[name] = message
+            raise AccountUnavailable(message) from None
+        target = self.config.getoption("iam_save_snapshot")
+        if target:
+            save_snapshot(inventory, Path(target))
+        return inventory
 
 
 def state(config: pytest.Config) -> IamState:
@@ -272,7 +293,11 @@ def iam(iam_account: Any, request: pytest.FixtureRequest) -> Any:
     from .view import IamView
 
     iam_state = state(request.config)
-    return IamView(iam_state.inventory(iam_account.name), iam_state.library, iam_account)
+    try:
+        inventory = iam_state.inventory(iam_account.name)
+    except AccountUnavailable as exc:
+        pytest.fail(str(exc), pytrace=False)
+    return IamView(inventory, iam_state.library, iam_account)
 
 
 # --- standards as test files ---------------------------------------------------------------------------------------------
@@ -372,6 +397,8 @@ class ControlItem(pytest.Item):
             if check.remediation:
                 lines.append(f"remediation: {check.remediation}")
             return redact("\n".join(lines))
+        if isinstance(excinfo.value, AccountUnavailable):
+            return str(excinfo.value)
         return super().repr_failure(excinfo)
 
     def reportinfo(self):  # type: ignore[no-untyped-def]

@@ -163,7 +163,7 @@ def trust_within_zone(resource: Mapping[str, Any], inventory: Inventory, params:
     risky = [g for g in grants if not g.requires_external_id and not g.kept_in_organization]
     if not risky:
         return None
-    return "assumable from outside: " + "; ".join(str(g) for g in risky)
+    return "assumable from outside: " + "; ".join(f"{g.principal} in {g.statement}" for g in risky)
 
 
 def scp_denies(resource: Mapping[str, Any], inventory: Inventory, params: Mapping[str, Any],

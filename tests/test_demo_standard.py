@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from conftest import junit_cases, suite_properties
+from support import junit_cases, suite_properties
 
 CIS_EXPECTED = {
     # check id -> (outcome, failing resources on the demo account)

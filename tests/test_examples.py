@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 
-from conftest import REPO, junit_cases
+from support import REPO, junit_cases
 
 
 def test_team_repository_on_demo(pytester: pytest.Pytester) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import botocore.client
 import pytest
 
-from conftest import junit_cases
+from support import junit_cases
 from pytest_iam.inventory import Inventory, dumps, from_json, load_snapshot, save_snapshot
 
 

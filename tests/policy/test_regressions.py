@@ -1,4 +1,7 @@
-"""Known false verdicts of heuristic tools, and how the engine decides them (S3 "meaning of public", eval logic)."""
+"""Known false verdicts of heuristic public-access checkers, and how the engine decides them.
+
+Rules: S3 user guide "The meaning of public"; IAM "Policy evaluation logic".
+"""
 
 from pytest_iam.policy import Request, evaluate, is_public
 
@@ -91,7 +94,7 @@ def test_deny_with_two_conditions_is_not_trusted_to_pin():
     assert result.public and result.reasons
 
 
-def test_deny_ignored_by_naive_tools_is_applied__eval_logic_doc():
+def test_deny_ignored_by_naive_checkers_is_applied__eval_logic_doc():
     identity = [{"Version": "2012-10-17", "Statement": [
         {"Effect": "Allow", "Action": "*", "Resource": "*"},
         {"Effect": "Deny", "Action": "s3:DeleteBucket", "Resource": "*"}]}]
