@@ -200,6 +200,10 @@ class IamState:
                     inventory = self._collect(name)
                 self.inventories[name] = inventory
                 self.account_facts[name] = suite_properties(inventory)
+                account = self.accounts.get(name)
+                if isinstance(account, Account):
+                    calls = account.factory.calls
+                    self.account_facts[name].append(("api_calls", str(sum(calls.values()))))
             return self.inventories[name]
 
     def _collect(self, name: str) -> Inventory:
@@ -463,7 +467,10 @@ class IamReporter:
         for account in sorted(outcomes):
             passed, failed = sum(outcomes[account]["passed"].values()), sum(outcomes[account]["failed"].values())
             ident = self.state.account_ids.get(account, "?")
-            terminalreporter.write_line(f"{account} ({ident}): {passed + failed} checks, {passed} passed, {failed} failed")
+            facts = dict(self.state.account_facts.get(account, ()))
+            calls = f", {facts['api_calls']} read-only API calls" if "api_calls" in facts else ""
+            terminalreporter.write_line(
+                f"{account} ({ident}): {passed + failed} checks, {passed} passed, {failed} failed{calls}")
             for key, value in self.state.account_facts.get(account, ()):
                 if key == "collection_error":
                     terminalreporter.write_line(f"  not collected: {value}", yellow=True)

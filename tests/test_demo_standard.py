@@ -47,7 +47,7 @@ def test_cis_standard_on_demo_gives_the_seeded_verdicts(pytester: pytest.Pyteste
     assert set(cases) == {f"{check}[demo]" for check in CIS_EXPECTED}
     result.stdout.fnmatch_lines([
         "*pytest-iam summary*",
-        "demo (123456789012): 13 checks, 1 passed, 12 failed",
+        "demo (123456789012): 13 checks, 1 passed, 12 failed, * read-only API calls",
         "  failed by severity: critical 2, high 4, medium 4, low 2",
         "  passed by severity: critical 1",
     ])

@@ -67,7 +67,7 @@ def test_xdist_workers_collect_the_same_items(pytester: pytest.Pytester) -> None
     cases = junit_cases(pytester.path / "x.xml")
     assert len(cases) == 8
     assert {c["props"]["account_id"] for c in cases.values()} == {"123456789012"}
-    result.stdout.fnmatch_lines(["*pytest-iam summary*", "mock:scenario.yaml (123456789012): 8 checks, 5 passed, 3 failed"])
+    result.stdout.fnmatch_lines(["*pytest-iam summary*", "mock:scenario.yaml (123456789012): 8 checks, 5 passed, 3 failed*"])
 
 
 def test_no_credential_reaches_output_reports_or_snapshots(pytester: pytest.Pytester, monkeypatch) -> None:
