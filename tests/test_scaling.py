@@ -4,9 +4,10 @@ Usage: ``pytest tests/test_scaling.py``
 
 Two accounts are seeded in a moto server on 127.0.0.1 -- one with 20 users, one with 120 -- that differ only in their
 users (each with an access key, a console password and/or a virtual MFA device, a group membership, some with a
-direct or inline policy). Both are collected over HTTP through the plugin's client factory, and the calls are
-compared operation by operation. 120 users hold more than 100 virtual MFA devices, the default page size of
-ListVirtualMFADevices, so an unbounded page size shows up here as an extra call.
+direct or inline policy; the same groups, roles, policies, buckets and organization). Both are collected over HTTP
+through the plugin's client factory, and the calls are compared operation by operation. 120 users hold more than 100
+virtual MFA devices, the default page size of ListVirtualMFADevices, so a page size left at its default shows up here
+as an extra call.
 
 Each account gets its own id (moto's ``x-moto-account-id`` header for seeding, credentials from an AssumeRole into
 that account for collecting), so nothing here touches the emulator's default account that mock accounts use.
@@ -26,13 +27,14 @@ import pytest
 from pytest_iam.accounts import Account, AccountSpec
 from pytest_iam.aws import emulator_client
 from pytest_iam.collect import collect_inventory
-from pytest_iam.inventory import Inventory
+from pytest_iam.inventory import ORG_MEMBER, Inventory
 
 SMALL, LARGE = 20, 120
 SMALL_ACCOUNT, LARGE_ACCOUNT = "210000000020", "210000000120"
 GROUPS = ("admins", "developers", "analysts")
 
-READ_ONLY = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["s3:Get*", "s3:List*"], "Resource": "*"}]}
+READ_ONLY = {"Version": "2012-10-17", "Statement": [
+    {"Effect": "Allow", "Action": ["s3:Get*", "s3:List*"], "Resource": "*"}]}
 ALL_ON_ALL = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
 EC2_TRUST = {"Version": "2012-10-17", "Statement": [
     {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
@@ -93,6 +95,15 @@ def seed(endpoint: str, account_id: str, users: int) -> None:
     s3.put_bucket_policy(Bucket=f"{account_id}-public", Policy=json.dumps({"Version": "2012-10-17", "Statement": [
         {"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
          "Resource": f"arn:aws:s3:::{account_id}-public/*"}]}))
+    org = _client("organizations", endpoint, account_id)
+    org.create_organization(FeatureSet="ALL")
+    root_id = org.list_roots()["Roots"][0]["Id"]
+    org.enable_policy_type(RootId=root_id, PolicyType="SERVICE_CONTROL_POLICY")
+    org.create_organizational_unit(ParentId=root_id, Name="workloads")
+    scp = org.create_policy(Name="guardrails", Description="guardrails", Type="SERVICE_CONTROL_POLICY",
+                            Content=json.dumps({"Version": "2012-10-17", "Statement": [
+                                {"Effect": "Deny", "Action": "organizations:LeaveOrganization", "Resource": "*"}]}))
+    org.attach_policy(PolicyId=scp["Policy"]["PolicySummary"]["Id"], TargetId=root_id)
 
 
 def collect(endpoint: str, account_id: str) -> Collected:
@@ -154,10 +165,11 @@ def test_both_accounts_are_collected_in_full(collected: Dict[int, Collected]) ->
         assert {r.name for r in inv.roles} == {"app", "partner"}
         assert {p.name for p in inv.policies} == {"read-only-data", "legacy-admin"}
         assert len(inv.buckets) == 3
+        assert inv.organization.status == ORG_MEMBER and {p.name for p in inv.organization.scps} >= {"guardrails"}
 
 
 def test_large_account_has_more_mfa_devices_than_a_default_page(collected: Dict[int, Collected]) -> None:
-    """ListVirtualMFADevices pages at 100 unless MaxItems says more (up to 1,000): the large account needs the bigger page."""
+    """ListVirtualMFADevices pages at 100 unless MaxItems says more (up to 1,000): here more than one default page."""
     devices = sum(len(u.mfa_devices) for u in collected[LARGE].inventory.users)
     assert devices > 100
 
@@ -180,9 +192,11 @@ def test_s3_organizations_and_sts_calls_do_not_depend_on_users(collected: Dict[i
     assert small == large
     assert small[("s3", "ListBuckets")] == 1
     assert small[("organizations", "DescribeOrganization")] == 1
+    assert small[("organizations", "ListOrganizationalUnitsForParent")] == 2  # the root, then the OU
 
 
 def test_total_calls_are_equal_and_small(collected: Dict[int, Collected]) -> None:
     small, large = (sum(collected[n].calls.values()) for n in (SMALL, LARGE))
     assert small == large
-    assert large < 40  # a dozen account-level calls plus three per bucket
+    # 35 today: 10 IAM and STS, 14 S3 (account block, listing, 4 calls a bucket), 11 for the organization walk
+    assert large <= 40
