@@ -323,29 +323,23 @@ class Inventory:
     schema_version: int = SCHEMA_VERSION
 
     # --- lookups -------------------------------------------------------------------------------------------------
+    def _find(self, items: tuple, kind: str, key: str, *fields: str) -> Any:
+        for item in items:
+            if any(getattr(item, f) == key for f in fields):
+                return item
+        raise KeyError(f"no {kind} {key!r} in account {self.account_name} ({self.account_id})")
+
     def user(self, name_or_arn: str) -> User:
-        for u in self.users:
-            if name_or_arn in (u.name, u.arn):
-                return u
-        raise KeyError(f"no user {name_or_arn!r} in account {self.account_name} ({self.account_id})")
+        return self._find(self.users, "user", name_or_arn, "name", "arn")
 
     def role(self, name_or_arn: str) -> Role:
-        for r in self.roles:
-            if name_or_arn in (r.name, r.arn):
-                return r
-        raise KeyError(f"no role {name_or_arn!r} in account {self.account_name} ({self.account_id})")
+        return self._find(self.roles, "role", name_or_arn, "name", "arn")
 
     def group(self, name_or_arn: str) -> Group:
-        for g in self.groups:
-            if name_or_arn in (g.name, g.arn):
-                return g
-        raise KeyError(f"no group {name_or_arn!r} in account {self.account_name} ({self.account_id})")
+        return self._find(self.groups, "group", name_or_arn, "name", "arn")
 
     def bucket(self, name: str) -> Bucket:
-        for b in self.buckets:
-            if name in (b.name, b.arn):
-                return b
-        raise KeyError(f"no bucket {name!r} in account {self.account_name} ({self.account_id})")
+        return self._find(self.buckets, "bucket", name, "name", "arn")
 
     def policy(self, arn: str) -> Optional[ManagedPolicy]:
         for p in self.policies:

@@ -101,34 +101,24 @@ def test_iam_standard_option_with_a_missing_file(pytester: pytest.Pytester) -> N
     _one_line_error(result, "--iam-standard team/iam_missing.yaml: no such file", "cis-aws-foundations")
 
 
-def test_check_file_with_a_bad_operator_names_file_and_place(pytester: pytest.Pytester, demo_snapshot) -> None:
+def _run_with_team_check(pytester: pytest.Pytester, snapshot, require: str) -> pytest.RunResult:
     checks = pytester.mkdir("team-checks")
     checks.joinpath("team-check.yaml").write_text(
         "id: team-check\ntitle: A team check\nseverity: low\nresource: users\nrationale: r\nremediation: r\n"
-        "frameworks: {team: ['1']}\nrequire:\n  - {key: mfa_active, op: equals, value: true}\n")
+        f"frameworks: {{team: ['1']}}\nrequire:\n  - {require}\n")
     pytester.makeini("[pytest]\niam_check_paths = team-checks\n")
-    result = pytester.runpytest_inprocess(f"--iam-snapshot={demo_snapshot}")
-    _one_line_error(result, "team-check.yaml: require[0]")
+    return pytester.runpytest_inprocess(f"--iam-snapshot={snapshot}")
 
 
-def test_check_file_with_a_bad_jmespath_key(pytester: pytest.Pytester, demo_snapshot) -> None:
-    checks = pytester.mkdir("team-checks")
-    checks.joinpath("team-check.yaml").write_text(
-        "id: team-check\ntitle: A team check\nseverity: low\nresource: users\nrationale: r\nremediation: r\n"
-        "frameworks: {team: ['1']}\nrequire:\n  - {key: 'access_keys[?active', op: eq, value: 1}\n")
-    pytester.makeini("[pytest]\niam_check_paths = team-checks\n")
-    result = pytester.runpytest_inprocess(f"--iam-snapshot={demo_snapshot}")
-    _one_line_error(result, "team-check.yaml: require[0].key: not a JMESPath expression")
-
-
-def test_check_file_with_an_unknown_predicate(pytester: pytest.Pytester, demo_snapshot) -> None:
-    checks = pytester.mkdir("team-checks")
-    checks.joinpath("team-check.yaml").write_text(
-        "id: team-check\ntitle: A team check\nseverity: low\nresource: users\nrationale: r\nremediation: r\n"
-        "frameworks: {team: ['1']}\nrequire:\n  - {predicate: has_owner}\n")
-    pytester.makeini("[pytest]\niam_check_paths = team-checks\n")
-    result = pytester.runpytest_inprocess(f"--iam-snapshot={demo_snapshot}")
-    _one_line_error(result, "team-check.yaml: require[0].predicate: unknown predicate 'has_owner'")
+@pytest.mark.parametrize("require, expected", [
+    ("{key: mfa_active, op: equals, value: true}", "team-check.yaml: require[0]"),
+    ("{key: 'access_keys[?active', op: eq, value: 1}", "team-check.yaml: require[0].key: not a JMESPath expression"),
+    ("{predicate: has_owner}", "team-check.yaml: require[0].predicate: unknown predicate 'has_owner'"),
+    ("{key: name, op: regex, value: '[a-'}", "team-check.yaml: require[0].value: bad regular expression"),
+    ("{key: name, value: {param: limit}}", "team-check.yaml: require[0]: refers to unknown parameter 'limit'"),
+])
+def test_check_file_errors_name_file_and_place(pytester: pytest.Pytester, demo_snapshot, require, expected) -> None:
+    _one_line_error(_run_with_team_check(pytester, demo_snapshot, require), expected)
 
 
 def test_corrupt_snapshot(pytester: pytest.Pytester) -> None:

@@ -48,21 +48,24 @@ def _bucket(factory: Any, listed: dict, partition: str, errors: ErrorLog) -> Buc
     name = listed["Name"]
     region = _region(factory, listed, errors)
     s3 = factory.client("s3", region)
-    problems = []
-    policy = None
-    try:
-        policy = decode_document(s3.get_bucket_policy(Bucket=name)["Policy"])
-    except ClientError as exc:
-        if error_code(exc) != "NoSuchBucketPolicy":
-            errors.add("s3", "GetBucketPolicy", exc)
-            problems.append(f"GetBucketPolicy: {error_code(exc)}")
-    pab = None
-    try:
-        pab = _pab(s3.get_public_access_block(Bucket=name)["PublicAccessBlockConfiguration"])
-    except ClientError as exc:
-        if error_code(exc) != "NoSuchPublicAccessBlockConfiguration":
-            errors.add("s3", "GetPublicAccessBlock", exc)
-            problems.append(f"GetPublicAccessBlock: {error_code(exc)}")
+    problems: list = []
+
+    def optional(operation: str, call: Any, absent: str) -> Any:
+        """The call's result; None when AWS says the thing is not set (``absent``) or on error (recorded)."""
+        try:
+            return call()
+        except ClientError as exc:
+            if error_code(exc) != absent:
+                errors.add("s3", operation, exc)
+                problems.append(f"{operation}: {error_code(exc)}")
+            return None
+
+    policy = optional("GetBucketPolicy", lambda: decode_document(s3.get_bucket_policy(Bucket=name)["Policy"]),
+                      "NoSuchBucketPolicy")
+    config = optional("GetPublicAccessBlock",
+                      lambda: s3.get_public_access_block(Bucket=name)["PublicAccessBlockConfiguration"],
+                      "NoSuchPublicAccessBlockConfiguration")
+    pab = _pab(config) if config is not None else None
     grants = []
     try:
         for grant in s3.get_bucket_acl(Bucket=name).get("Grants", []):
