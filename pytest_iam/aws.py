@@ -139,7 +139,7 @@ class ClientFactory:
     def config(self) -> Config:
         return Config(
             user_agent_extra=USER_AGENT,
-            retries={"mode": "adaptive", "max_attempts": self.max_attempts},
+            retries={"mode": "adaptive", "total_max_attempts": self.max_attempts},
             max_pool_connections=16,
             connect_timeout=10,
             read_timeout=60,
