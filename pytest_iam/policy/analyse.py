@@ -88,6 +88,9 @@ def _fixed_value(value: object, key: str) -> bool:
     return not has_wildcard(text)
 
 
+_RFC1918 = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")
+
+
 def _narrow_cidr(value: object) -> bool:
     """S3: aws:SourceIp broader than /8 (IPv4) or /32 (IPv6) is public, RFC 1918 ranges excepted."""
     try:
@@ -97,7 +100,7 @@ def _narrow_cidr(value: object) -> bool:
     if network.version == 4:
         if network.prefixlen >= 8:
             return True
-        return any(network.subnet_of(ipaddress.ip_network(p)) for p in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"))
+        return any(network.subnet_of(ipaddress.ip_network(p)) for p in _RFC1918)
     return network.prefixlen >= 32
 
 
@@ -335,7 +338,8 @@ def full_admin(principal: str, identity_policies: Iterable[Document], permission
         found = _admin_allows(parsed, label)
         allows += found
         if not found:
-            missing.append(Reason(label, None, None, f"the {label} policy does not allow every action on every resource"))
+            missing.append(Reason(label, None, None,
+                                  f"the {label} policy does not allow every action on every resource"))
     scps_apply = bool(scps) and not who.service_linked and not (
         management_account is not None and who.account == management_account)
     if scps_apply:

@@ -245,7 +245,8 @@ class Condition:
             for text in texts:
                 network = _network(text)
                 if network is None:
-                    raise PolicyError(self.place, f"{op.base} value {text!r} for '{self.key}' is not an IP address or CIDR")
+                    raise PolicyError(self.place,
+                                      f"{op.base} value {text!r} for '{self.key}' is not an IP address or CIDR")
                 networks.append(network)
 
             def match_ip(value: object, lookup: Lookup) -> bool:
@@ -323,7 +324,7 @@ class Condition:
             match_one = self._match_one = self._build(self._variables)
         op = self.operator
         raw = lookup(self.key)
-        if raw is not None and not isinstance(raw, _MULTI):
+        if type(raw) is str or (raw is not None and not isinstance(raw, _MULTI)):
             # one request value: the common case
             if op.family == "null":
                 return False in self._null_wanted  # type: ignore[attr-defined]
@@ -385,17 +386,27 @@ def _variable_keys(operator: Operator, texts: list, variables: bool) -> tuple[tu
     return keys, any(not t.is_static for t in templates)
 
 
-def check_condition(operator_text: str, key: object, raw_values: object, place: str) -> tuple:
-    """Validate one condition entry without compiling it: (Operator, key, values, texts) or PolicyError."""
+def check_condition(operator_text: str, key: object, raw_values: object, place: "str | int") -> tuple:
+    """Validate one condition entry without compiling it: (Operator, key, values, texts) or PolicyError.
+
+    ``place`` names the Condition element for error messages; a statement index stands for
+    ``Statement[index].Condition`` (built only when an error is raised).
+    """
     operator = parse_operator(operator_text)
     if operator is None:
-        raise PolicyError(place, f"unknown operator {operator_text!r}")
-    if not isinstance(key, str) or not key:
-        raise PolicyError(place, f"{operator_text}: condition key must be a non-empty string")
-    values = tuple(raw_values) if isinstance(raw_values, list) else (raw_values,)
-    where = f"{place}.{operator_text}.{key}"
-    texts = [_policy_text(v, where) for v in values]
+        raise PolicyError(_where(place), f"unknown operator {operator_text!r}")
+    if type(key) is not str or not key:
+        raise PolicyError(_where(place), f"{operator_text}: condition key must be a non-empty string")
+    values = tuple(raw_values) if type(raw_values) is list else (raw_values,)
+    texts = values
+    for value in values:
+        if type(value) is not str:
+            texts = tuple([_policy_text(v, f"{_where(place)}.{operator_text}.{key}") for v in values])
+            break
     family = operator.family
+    if family == "string" or family == "arn" or family == "bool" or family == "binary":
+        return operator, key, values, texts
+    where = f"{_where(place)}.{operator_text}.{key}"
     if family == "numeric" or family == "date":
         convert = _number if family == "numeric" else _date
         for text in texts:
@@ -412,6 +423,10 @@ def check_condition(operator_text: str, key: object, raw_values: object, place: 
             if text.strip().lower() not in ("true", "false"):
                 raise PolicyError(where, f"Null value {text!r} for '{key.lower()}' must be true or false")
     return operator, key, values, texts
+
+
+def _where(place: "str | int") -> str:
+    return f"Statement[{place}].Condition" if isinstance(place, int) else place
 
 
 @lru_cache(maxsize=8192)

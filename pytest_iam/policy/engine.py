@@ -75,7 +75,7 @@ def _context(given: Optional[Mapping[str, object]], filled: dict):
     return merged.get
 
 
-@lru_cache(maxsize=256)
+@lru_cache(maxsize=16)  # a small cache: the same JSON texts passed again and again
 def _parse_cached(text: str, kind: str) -> Policy:
     return Policy.parse(text, kind)
 
@@ -142,23 +142,32 @@ def _applies(stmt: Statement, resource: str, lookup) -> bool:
     return True
 
 
-def _scan_identity(policy: Policy, action_lower: str, resource: str, lookup):
-    """(allows, denies) of a policy without principals (identity, boundary, session, SCP)."""
-    allows: list = []
-    denies: list = []
+def _scan_identity(policy: Policy, action_lower: str, resource: str, lookup, where: tuple, allows: list,
+                   denies: list) -> bool:
+    """Append ``(where, statement)`` for each matching statement of a policy without principals (identity,
+    boundary, session, SCP) to ``allows`` or ``denies``; True when an Allow matched."""
+    allowed = False
     for stmt in policy.candidates(action_lower, resource):
         if stmt.needs_check:
             if stmt.only_conditions:
-                for condition in stmt.conditions:
+                for condition in stmt._conditions or stmt.conditions:
                     if not condition.test(lookup):
                         break
                 else:
-                    (allows if stmt.is_allow else denies).append((stmt, None))
+                    if stmt.is_allow:
+                        allows.append((where, stmt))
+                        allowed = True
+                    else:
+                        denies.append((where, stmt))
                 continue
             if not _applies(stmt, resource, lookup):
                 continue
-        (allows if stmt.is_allow else denies).append((stmt, None))
-    return allows, denies
+        if stmt.is_allow:
+            allows.append((where, stmt))
+            allowed = True
+        else:
+            denies.append((where, stmt))
+    return allowed
 
 
 def _scan(policy: Policy, action_lower: str, resource: str, lookup, who: Optional[Who] = None,
@@ -179,8 +188,16 @@ def _scan(policy: Policy, action_lower: str, resource: str, lookup, who: Optiona
                 if stmt.not_principal.match(who) is not None and not (has_boundary and not stmt.is_allow):
                     continue
                 strength = STAR
-        if stmt.needs_check and not _applies(stmt, resource, lookup):
-            continue
+        if stmt.needs_check:
+            if stmt.only_conditions:
+                for condition in stmt._conditions or stmt.conditions:
+                    if not condition.test(lookup):
+                        break
+                else:
+                    (allows if stmt.is_allow else denies).append((stmt, strength))
+                continue
+            if not _applies(stmt, resource, lookup):
+                continue
         (allows if stmt.is_allow else denies).append((stmt, strength))
     return allows, denies
 
@@ -204,7 +221,7 @@ def evaluate(request: Request, identity_policies: Iterable[Document] = (), resou
     resource_account = _resource_account(request, who)
     lookup = _context(request.context, _filled(request.principal, resource_account))
 
-    denies: list[Reason] = []
+    denies: list = []  # (where, statement); where = (kind, index, policy)
     identity_policies = identity_policies or ()
 
     # identity side (only an authenticated IAM principal has one)
@@ -213,33 +230,26 @@ def evaluate(request: Request, identity_policies: Iterable[Document] = (), resou
     if who.is_iam:
         for i, doc in enumerate(identity_policies):
             policy = doc if type(doc) is Policy and doc.kind == "identity" else _policy(doc, "identity")
-            allows, found = _scan_identity(policy, action_lower, resource, lookup)
-            if found:
-                _deny_reasons(denies, "identity", i, policy, found)
-            if allows:
-                identity_allows += [(("identity", i, policy), s) for s, _ in allows]
+            _scan_identity(policy, action_lower, resource, lookup, ("identity", i, policy), identity_allows, denies)
         if permissions_boundary is not None:
             policy = _policy(permissions_boundary, "boundary")
-            allows, found = _scan_identity(policy, action_lower, resource, lookup)
-            if found:
-                _deny_reasons(denies, "boundary", None, policy, found)
-            boundary_allows = [(("boundary", None, policy), s) for s, _ in allows]
+            boundary_allows = []
+            _scan_identity(policy, action_lower, resource, lookup, ("boundary", None, policy), boundary_allows, denies)
         if session_policy is not None:
             policy = _policy(session_policy, "session")
-            allows, found = _scan_identity(policy, action_lower, resource, lookup)
-            if found:
-                _deny_reasons(denies, "session", None, policy, found)
-            session_allows = [(("session", None, policy), s) for s, _ in allows]
+            session_allows = []
+            _scan_identity(policy, action_lower, resource, lookup, ("session", None, policy), session_allows, denies)
 
     # resource-based policy
     resource_allows: list = []
     if resource_policy is not None:
         policy = _policy(resource_policy, "resource")
+        where = ("resource", None, policy)
         allows, found = _scan(policy, action_lower, resource, lookup, who,
                               who.is_iam and permissions_boundary is not None)
         if found:
-            _deny_reasons(denies, "resource", None, policy, found)
-        resource_allows = [(("resource", None, policy), s, strength) for s, strength in allows]
+            denies += [(where, stmt) for stmt, _ in found]
+        resource_allows = [(where, s, strength) for s, strength in allows]
 
     # organization policies
     missing_levels: list[Reason] = []
@@ -253,7 +263,8 @@ def evaluate(request: Request, identity_policies: Iterable[Document] = (), resou
         _organization_levels("scp", scps, action_lower, resource, lookup, None, denies, missing_levels)
 
     if denies:
-        return Decision(EXPLICIT_DENY, tuple(denies))
+        return Decision(EXPLICIT_DENY, tuple(
+            Reason(_label(*where), stmt.label, "Deny", "explicit Deny matches the request") for where, stmt in denies))
     if missing_levels:
         return Decision(IMPLICIT_DENY, tuple(missing_levels))
 
@@ -273,11 +284,6 @@ def _service_linked(who: Who, lookup) -> bool:
             and given.rsplit("/", 1)[-1] == who.role_name)
 
 
-def _deny_reasons(denies: list, kind: str, index: Optional[int], policy: Policy, found: list) -> None:
-    for stmt, _ in found:
-        denies.append(Reason(_label(kind, index, policy), stmt.label, "Deny", "explicit Deny matches the request"))
-
-
 def _organization_levels(kind: str, levels, action_lower: str, resource: str, lookup, who: Optional[Who],
                          denies: list, missing: list) -> None:
     """SCPs/RCPs: every level (root, OUs, account) needs an applicable Allow; any Deny is explicit."""
@@ -287,8 +293,7 @@ def _organization_levels(kind: str, levels, action_lower: str, resource: str, lo
             policy = _policy(doc, kind)
             allows, found = _scan(policy, action_lower, resource, lookup, who)
             for stmt, _ in found:
-                denies.append(Reason(_label(f"{kind}[level {level}]", i, policy), stmt.label, "Deny",
-                                     "explicit Deny matches the request"))
+                denies.append(((f"{kind}[level {level}]", i, policy), stmt))
             allowed = allowed or bool(allows)
         if not allowed:
             missing.append(Reason(f"{kind}[level {level}]", None, None,
@@ -378,7 +383,8 @@ def _grant(who: Who, action_lower: str, resource: str, resource_account: Optiona
     # cross-account: both sides must allow
     reasons = []
     if not identity_ok:
-        reasons.append(Reason("identity", None, None, "no identity policy allows the request (cross-account needs both)"))
+        reasons.append(Reason("identity", None, None,
+                              "no identity policy allows the request (cross-account needs both)"))
     reasons += limit_reasons()
     if not resource_allows:
         what = "no resource policy" if not has_resource_policy else "the resource policy does not allow the principal"
@@ -386,4 +392,5 @@ def _grant(who: Who, action_lower: str, resource: str, resource_account: Optiona
     if reasons:
         return Decision(IMPLICIT_DENY, tuple(reasons))
     return Decision(ALLOW, tuple(identity_reasons() + limit_allow() +
-                                 _allow_reasons(resource_allows, "resource policy allows the principal (cross-account)")))
+                                 _allow_reasons(resource_allows,
+                                                "resource policy allows the principal (cross-account)")))

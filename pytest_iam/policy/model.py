@@ -28,9 +28,12 @@ _NEEDS_PRINCIPAL_KINDS = ("resource", "trust")
 # kinds whose statements may leave out Resource: a resource-based or trust policy then covers the resource it is
 # attached to; SCP/RCP statements without it cover every resource
 _RESOURCE_OPTIONAL_KINDS = ("resource", "trust", "scp", "rcp")
+_VARIABLE_FAMILIES = frozenset(("string", "arn"))  # condition families whose values may hold policy variables
 
 
 def _string_list(value: object, place: str) -> tuple[str, ...]:
+    if type(value) is str and value:
+        return (value,)
     items = value if isinstance(value, list) else [value]
     if not items:
         raise PolicyError(place, "must not be an empty list")
@@ -56,7 +59,7 @@ class Element:
 
 def _split_resources(patterns: tuple[str, ...], variables: bool) -> tuple[tuple[str, ...], tuple[Template, ...]]:
     """Static patterns, and templates of the patterns holding policy variables (2012-10-17 only)."""
-    if not variables or not any("${" in p for p in patterns):
+    if not variables or ("${" not in patterns[0] if len(patterns) == 1 else "${" not in "".join(patterns)):
         return patterns, ()
     static, dynamic = [], []
     for pattern in patterns:
@@ -84,7 +87,8 @@ class Statement:
                  "_conditions", "_variables", "is_allow", "has_conditions", "resource_needs_check", "needs_check",
                  "only_conditions")
 
-    def __init__(self, index: int, sid: Optional[str], effect: str, document: dict, principal, not_principal,
+    def __init__(self, index: int, sid: Optional[str], effect: str, document: dict, principal: Optional[PrincipalSpec],
+                 not_principal: Optional[PrincipalSpec],
                  actions: tuple, negated_action: bool, resources: Optional[tuple], negated_resource: bool,
                  dynamic_resources: tuple, checked_conditions: tuple, variables: bool) -> None:
         self.index = index
@@ -101,21 +105,21 @@ class Statement:
         self._checked_conditions = checked_conditions
         self._conditions = None
         self._variables = variables
-        keys = [k for t in dynamic_resources for k in t.required_keys]
+        keys = [k for t in dynamic_resources for k in t.required_keys] if dynamic_resources else None
         if variables and checked_conditions:
             for operator, key, values, texts in checked_conditions:
-                if operator.family in ("string", "arn"):
+                if operator.family in _VARIABLE_FAMILIES:
                     for text in texts:
                         if "${" in text:
-                            keys += list(template(text, True).required_keys)
+                            keys = (keys or []) + list(template(text, True).required_keys)
         self.required_keys = tuple(dict.fromkeys(keys)) if keys else ()
         self.is_allow = effect == "Allow"
-        self.has_conditions = bool(checked_conditions)
+        has_conditions = self.has_conditions = bool(checked_conditions)
         # whether matches_resource must still run after the maybe_resource pre-filter
-        self.resource_needs_check = negated_resource or bool(dynamic_resources)
-        self.needs_check = bool(keys) or self.resource_needs_check or self.has_conditions
+        resource_check = self.resource_needs_check = negated_resource or bool(dynamic_resources)
+        self.needs_check = bool(keys) or resource_check or has_conditions
         # conditions without variables to resolve and no resource test left: the fast path of evaluation
-        self.only_conditions = self.has_conditions and not keys and not self.resource_needs_check
+        self.only_conditions = has_conditions and not keys and not resource_check
 
     @property
     def conditions(self) -> tuple[Condition, ...]:
@@ -204,7 +208,8 @@ class Policy:
             try:
                 doc = json.loads(doc)
             except ValueError as err:
-                raise PolicyError("Policy", f"not valid JSON ({err.msg} at line {err.lineno} column {err.colno})") from None
+                problem = f"not valid JSON ({err.msg} at line {err.lineno} column {err.colno})"
+                raise PolicyError("Policy", problem) from None
         if not isinstance(doc, dict):
             raise PolicyError("Policy", f"must be a JSON object, not {type(doc).__name__}")
         for key in doc:
@@ -223,8 +228,11 @@ class Policy:
         elif not isinstance(raw, list):
             raise PolicyError("Statement", "must be an object or a list of objects")
         variables = version == "2012-10-17"
-        statements = tuple(_parse_statement(item, i, kind, variables) for i, item in enumerate(raw))
-        return cls(doc, kind, version, statements, name, source)
+        statements = tuple([_parse_statement(item, i, kind, variables) for i, item in enumerate(raw)])
+        policy = object.__new__(cls)  # the frozen dataclass's fields, set at once (parsing is on the hot path)
+        policy.__dict__.update(document=doc, kind=kind, version=version, statements=statements, name=name,
+                               source=source, _memo={})
+        return policy
 
     def candidates(self, action_lower: str, resource: str) -> tuple[Statement, ...]:
         """Statements whose Action and static Resource patterns match (memoised per policy; a cache only)."""
@@ -275,12 +283,14 @@ def _parse_statement(item: object, index: int, kind: str, variables: bool) -> St
     elif raw is not None and "NotResource" in item:
         raise PolicyError(f"Statement[{index}]", "has both Resource and NotResource")
     if raw is not None:
-        element = "NotResource" if negated_resource else "Resource"
         if type(raw) is str and raw:
-            patterns: tuple = (raw,)
+            if variables and "${" in raw:
+                resources, dynamic = _split_resources((raw,), variables)
+            else:
+                resources = (raw,)
         else:
-            patterns = _string_list(raw, f"Statement[{index}].{element}")
-        resources, dynamic = _split_resources(patterns, variables)
+            element = "NotResource" if negated_resource else "Resource"
+            resources, dynamic = _split_resources(_string_list(raw, f"Statement[{index}].{element}"), variables)
     elif kind not in _RESOURCE_OPTIONAL_KINDS:
         raise PolicyError(f"Statement[{index}]", "missing Resource (or NotResource)")
     principal = not_principal = None
@@ -299,16 +309,14 @@ def _parse_statement(item: object, index: int, kind: str, variables: bool) -> St
     checked: tuple = ()
     block = get("Condition")
     if block is not None:
-        where = f"Statement[{index}].Condition"
         if type(block) is not dict:
-            raise PolicyError(where, "must be an object of operator -> {key: values}")
-        found = []
+            raise PolicyError(f"Statement[{index}].Condition", "must be an object of operator -> {key: values}")
+        checked = []  # type: ignore[assignment]
         for operator, entries in block.items():
             if type(entries) is not dict:
-                raise PolicyError(where, f"{operator!r} must map condition keys to values")
+                raise PolicyError(f"Statement[{index}].Condition", f"{operator!r} must map condition keys to values")
             for key, values in entries.items():
-                found.append(check_condition(operator, key, values, where))
-        checked = tuple(found)
+                checked.append(check_condition(operator, key, values, index))  # type: ignore[attr-defined]
     return Statement(index, sid, effect, item, principal, not_principal, actions, negated_action, resources,
                      negated_resource, dynamic, checked, variables)
 
@@ -322,8 +330,14 @@ def _actions(value: object, index: int, element: str) -> tuple[str, ...]:
     """Validated Action/NotAction patterns, lower-cased for matching."""
     if type(value) is str and value and (value == "*" or ":" in value):
         return (_lower(value),)
+    if type(value) is list and value:
+        for pattern in value:
+            if type(pattern) is not str or (":" not in pattern and pattern != "*"):
+                break
+        else:
+            return tuple(map(_lower, value))
     patterns = _string_list(value, f"Statement[{index}].{element}")
     for pattern in patterns:
         if pattern != "*" and ":" not in pattern:
             raise PolicyError(f"Statement[{index}].{element}", f"{pattern!r} is not \"*\" nor \"service:action\"")
-    return tuple(_lower(p) for p in patterns)
+    return tuple(map(_lower, patterns))

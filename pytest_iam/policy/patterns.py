@@ -11,7 +11,6 @@ is 2012-10-17 (IAM "Policy variables" doc); elsewhere ``${...}`` is literal text
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from functools import lru_cache
 from typing import Callable, Optional
 
@@ -206,7 +205,7 @@ def _resolve(part: tuple, lookup: Lookup) -> str:
     return value_text(value)
 
 
-@lru_cache(maxsize=16384)
+@lru_cache(maxsize=512)
 def template(text: str, variables: bool) -> Template:
     """Split ``text`` into literal parts and policy variables (only when ``variables`` is true)."""
     if not variables or "${" not in text:

@@ -13,7 +13,7 @@ matches the role and its sessions; a user ARN the user; a session or federated-u
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Optional
 
@@ -38,11 +38,10 @@ class Who:
     role_name: Optional[str] = None
     user_name: Optional[str] = None
     service_linked: bool = False
+    is_iam: bool = field(init=False)  # an authenticated AWS identity (not anonymous, not a service principal)
 
-    @property
-    def is_iam(self) -> bool:
-        """An authenticated AWS identity (not anonymous, not a service principal)."""
-        return self.kind not in ("anonymous", "service")
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "is_iam", self.kind not in ("anonymous", "service"))
 
     @property
     def principal_arn(self) -> Optional[str]:
@@ -202,7 +201,8 @@ def _compile_principal(element: object, place: str) -> PrincipalSpec:
             elif kind == "CanonicalUser":
                 canonical.update(names)
             else:
-                raise PolicyError(place, f"unknown principal type {kind!r} (expected AWS, Service, Federated or CanonicalUser)")
+                raise PolicyError(place, f"unknown principal type {kind!r} "
+                                         "(expected AWS, Service, Federated or CanonicalUser)")
     else:
         raise PolicyError(place, "must be \"*\" or an object with AWS, Service, Federated or CanonicalUser")
     return PrincipalSpec(star, frozenset(accounts), frozenset(arns), frozenset(roles), frozenset(services),
