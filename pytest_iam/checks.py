@@ -383,6 +383,8 @@ def evaluate_condition(condition: Mapping[str, Any], resource: Mapping[str, Any]
         if actual is None:
             return False, _reason(condition, resource, ctx, extra) or f"{condition['key']} is unknown"
     elif condition.get("value_type") == "size":
+        if actual is not None and not hasattr(actual, "__len__"):
+            raise CheckError(f"{condition['key']} is {actual!r}: value_type size needs a list, a string or a mapping")
         actual = len(actual) if actual is not None else 0
         extra["actual"] = actual
     if isinstance(expected, str) and expected in SPECIAL_VALUES and "op" not in condition:
