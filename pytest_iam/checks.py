@@ -465,6 +465,9 @@ def run_check(check: Check, inventory: Inventory, params: Optional[Mapping[str, 
             findings.append(Finding(check.id, resource["arn"], resource["label"], status, "; ".join(reasons)))
         except CheckError as exc:
             findings.append(Finding(check.id, resource["arn"], resource["label"], ERROR, str(exc)))
+        except (TypeError, ValueError, KeyError, AttributeError) as exc:  # a rule that does not fit this resource
+            findings.append(Finding(check.id, resource["arn"], resource["label"], ERROR,
+                                    f"check {check.id} cannot judge this resource: {type(exc).__name__}: {exc}"))
     return CheckResult(check=check, account=inventory.account_name, account_id=inventory.account_id,
                        params=resolved, findings=tuple(findings))
 
