@@ -6,21 +6,21 @@ seconds, so ``demo_snapshot`` collects it once per test session and saves a snap
 
 from __future__ import annotations
 
-from pathlib import Path
 import os
+from pathlib import Path
 
 import pytest
 from hypothesis import settings
-
-# CI runs the same examples every time (a red build must be reproducible); developers explore new ones.
-settings.register_profile("ci", derandomize=True, print_blob=True)
-if os.environ.get("CI"):
-    settings.load_profile("ci")
 
 from pytest_iam import mock
 from pytest_iam.accounts import Account, builtin_spec
 from pytest_iam.collect import collect_inventory
 from pytest_iam.inventory import Inventory, save_snapshot
+
+# CI runs the same examples every time (a red build must be reproducible); developers explore new ones.
+settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 
 
