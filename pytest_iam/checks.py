@@ -19,7 +19,7 @@ import difflib
 import functools
 import re
 import string
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Tuple
 
@@ -470,10 +470,6 @@ def run_check(check: Check, inventory: Inventory, params: Optional[Mapping[str, 
                                     f"check {check.id} cannot judge this resource: {type(exc).__name__}: {exc}"))
     return CheckResult(check=check, account=inventory.account_name, account_id=inventory.account_id,
                        params=resolved, findings=tuple(findings))
-
-
-def with_findings(result: CheckResult, findings: Iterable[Finding]) -> CheckResult:
-    return replace(result, findings=tuple(findings))
 
 
 # --- the library -----------------------------------------------------------------------------------------------------

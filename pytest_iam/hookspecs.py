@@ -14,9 +14,6 @@ Implement them in a conftest.py or a plugin::
 
 from __future__ import annotations
 
-import pytest
-
-
 
 def pytest_iam_check_paths(config):  # type: ignore[no-untyped-def]
     """Return folders whose ``*.yaml`` files are added to the check library (check ids must be unique)."""

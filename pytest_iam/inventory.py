@@ -27,11 +27,6 @@ SCHEMA_VERSION = 1
 
 UTC = dt.timezone.utc
 
-# Usage states of a credential as the credential report tells them.
-USED = "used"  # a timestamp is known
-NEVER_USED = "never"  # "N/A" for a key, "no_information" for a password: never used (or before tracking began)
-NOT_APPLICABLE = "not_applicable"  # no such credential
-
 
 @dataclass(frozen=True)
 class AccessKey:

@@ -13,7 +13,6 @@ Usage in a check file::
 from __future__ import annotations
 
 import datetime as dt
-import json
 from typing import Any, Mapping, Optional
 
 from .inventory import ORG_MEMBER, ORG_NONE, Inventory, PublicAccessBlock

@@ -11,7 +11,7 @@ Bucket calls go to the bucket's region. ``ListBuckets`` returns ``BucketRegion``
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Optional
+from typing import Any
 
 from botocore.exceptions import ClientError
 
