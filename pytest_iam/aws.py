@@ -56,12 +56,6 @@ class ReadOnlyViolation(RuntimeError):
     """An attempt to call an AWS operation that is not on the read-only allowlist."""
 
 
-def service_id(client_or_model: Any) -> str:
-    model = getattr(client_or_model, "meta", None)
-    model = model.service_model if model is not None else client_or_model
-    return model.endpoint_prefix if model.service_name != "s3control" else "s3control"
-
-
 def is_read_only(service: str, operation: str) -> bool:
     """True when the operation may be called: a List/Get/Describe call or one of the named read-like calls."""
     if (service, operation) in REFUSED_OPERATIONS:
@@ -159,11 +153,11 @@ class ClientFactory:
         if self.endpoint_url:
             kwargs["endpoint_url"] = self.endpoint_url
         client = self.session.client(service, **kwargs)
-        svc = service_id(client)
-        events = client.meta.events
-        events.register_first(f"before-parameter-build.{client.meta.service_model.service_id.hyphenize()}", _guard(svc, self.counter))
+        model = client.meta.service_model
+        client.meta.events.register_first(f"before-parameter-build.{model.service_id.hyphenize()}",
+                                          _guard(model.service_name, self.counter))
         if service == "s3control" and self.endpoint_url:
-            events.register("before-sign.s3-control", _strip_account_host_prefix)
+            client.meta.events.register("before-sign.s3-control", _strip_account_host_prefix)
         return client
 
 

@@ -77,12 +77,26 @@ class OfflineAccount:
         raise pytest.UsageError(f"account {self.name} comes from a snapshot: no AWS call can be made for it")
 
 
+def load_library(config: pytest.Config) -> Library:
+    """The shipped checks plus the ini's ``iam_check_paths`` and the hooks' check packs and predicates."""
+    hook = config.pluginmanager.hook
+    for mapping in hook.pytest_iam_predicates(config=config):
+        register_predicates(mapping or {})
+    extra = [Path(p) for p in config.getini("iam_check_paths")]
+    for paths in hook.pytest_iam_check_paths(config=config):
+        extra.extend(Path(p) for p in paths or [])
+    try:
+        return Library.load(extra)
+    except CheckDefinitionError as exc:
+        raise pytest.UsageError(str(exc)) from None
+
+
 class IamState:
     """Per-session state: the accounts, the check library, inventories collected at most once per account."""
 
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
-        self.library = self._load_library()
+        self.library = load_library(config)
         self.specs = self._load_specs()
         self.snapshots: Dict[str, Inventory] = self._load_snapshots()
         names = split_names(config.getoption("iam_account"))
@@ -102,6 +116,9 @@ class IamState:
                     raise pytest.UsageError(str(exc)) from None
         self.account_names: List[str] = names
         self.accounts: Dict[str, Any] = {}
+        # every configured account, made once: a role chain's hub is shared, so it assumes and resolves once
+        self.registry: Dict[str, Account] = {}
+        self.registry.update({spec_name: Account(spec, self.registry) for spec_name, spec in self.specs.items()})
         self.inventories: Dict[str, Inventory] = {}
         self.collection_errors: List[str] = []
         self.unavailable: Dict[str, str] = {}
@@ -112,18 +129,6 @@ class IamState:
         self.standard_paths = [self._resolve_standard(s) for s in config.getoption("iam_standard")]
 
     # configuration ---------------------------------------------------------------------------------------------------
-    def _load_library(self) -> Library:
-        hook = self.config.pluginmanager.hook
-        for mapping in hook.pytest_iam_predicates(config=self.config):
-            register_predicates(mapping or {})
-        extra = [Path(p) for p in self.config.getini("iam_check_paths")]
-        for paths in hook.pytest_iam_check_paths(config=self.config):
-            extra.extend(Path(p) for p in paths or [])
-        try:
-            return Library.load(extra)
-        except CheckDefinitionError as exc:
-            raise pytest.UsageError(str(exc)) from None
-
     def _load_specs(self) -> Dict[str, AccountSpec]:
         option = self.config.getoption("iam_accounts_file")
         ini = self.config.getini("iam_accounts_file")
@@ -177,12 +182,9 @@ class IamState:
                 if name in self.snapshots:
                     self.accounts[name] = OfflineAccount(self.snapshots[name])
                 else:
-                    registry: Dict[str, Account] = {}
-                    for spec_name, spec in self.specs.items():
-                        registry[spec_name] = Account(spec, registry)
-                    account = registry.get(name) or Account(resolve_spec(name, self.specs), registry)
-                    registry[name] = account
-                    self.accounts[name] = account
+                    if name not in self.registry:
+                        self.registry[name] = Account(resolve_spec(name, self.specs), self.registry)
+                    self.accounts[name] = self.registry[name]
             return self.accounts[name]
 
     def inventory(self, name: str) -> Inventory:
@@ -237,9 +239,7 @@ def pytest_cmdline_main(config: pytest.Config) -> Optional[int]:
     from .report import checks_table
 
     try:
-        iam_state = IamState.__new__(IamState)
-        iam_state.config = config
-        library = iam_state._load_library()
+        library = load_library(config)
     except pytest.UsageError as exc:
         print(f"ERROR: {exc}")
         return int(pytest.ExitCode.USAGE_ERROR)

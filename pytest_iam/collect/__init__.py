@@ -30,10 +30,10 @@ def collect_inventory(account: Any) -> Inventory:
     for name, collector in (("iam", collect_iam), ("s3", collect_s3)):
         try:
             fields.update(collector(account.factory, account_id, partition, errors))
-        except (ClientError, BotoCoreError) as exc:
-            errors.add(name, "collect", exc) if isinstance(exc, ClientError) else errors.add_message(
-                name, "collect", type(exc).__name__
-            )
+        except ClientError as exc:
+            errors.add(name, "collect", exc)
+        except BotoCoreError as exc:
+            errors.add_message(name, "collect", type(exc).__name__)
     reader = account.organization_reader
     try:
         fields["organization"] = collect_organization(

@@ -14,7 +14,7 @@ from functools import lru_cache
 from typing import Optional, Union
 
 from .conditions import Condition, check_condition, shared_condition
-from .errors import PolicyError
+from .errors import PolicyError, string_list
 from .patterns import Template, match_patterns, template
 from .principals import PrincipalSpec, compile_principal
 
@@ -29,18 +29,6 @@ _NEEDS_PRINCIPAL_KINDS = ("resource", "trust")
 # attached to; SCP/RCP statements without it cover every resource
 _RESOURCE_OPTIONAL_KINDS = ("resource", "trust", "scp", "rcp")
 _VARIABLE_FAMILIES = frozenset(("string", "arn"))  # condition families whose values may hold policy variables
-
-
-def _string_list(value: object, place: str) -> tuple[str, ...]:
-    if type(value) is str and value:
-        return (value,)
-    items = value if isinstance(value, list) else [value]
-    if not items:
-        raise PolicyError(place, "must not be an empty list")
-    for item in items:
-        if not isinstance(item, str) or not item:
-            raise PolicyError(place, f"must be a non-empty string or a list of them, got {item!r}")
-    return tuple(items)
 
 
 class Element:
@@ -290,7 +278,7 @@ def _parse_statement(item: object, index: int, kind: str, variables: bool) -> St
                 resources = (raw,)
         else:
             element = "NotResource" if negated_resource else "Resource"
-            resources, dynamic = _split_resources(_string_list(raw, f"Statement[{index}].{element}"), variables)
+            resources, dynamic = _split_resources(string_list(raw, f"Statement[{index}].{element}"), variables)
     elif kind not in _RESOURCE_OPTIONAL_KINDS:
         raise PolicyError(f"Statement[{index}]", "missing Resource (or NotResource)")
     principal = not_principal = None
@@ -336,7 +324,7 @@ def _actions(value: object, index: int, element: str) -> tuple[str, ...]:
                 break
         else:
             return tuple(map(_lower, value))
-    patterns = _string_list(value, f"Statement[{index}].{element}")
+    patterns = string_list(value, f"Statement[{index}].{element}")
     for pattern in patterns:
         if pattern != "*" and ":" not in pattern:
             raise PolicyError(f"Statement[{index}].{element}", f"{pattern!r} is not \"*\" nor \"service:action\"")

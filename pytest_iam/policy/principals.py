@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Optional
 
-from .errors import PolicyError
+from .errors import PolicyError, string_list
 
 _ACCOUNT = re.compile(r"^\d{12}$")
 _IAM_ARN = re.compile(r"^arn:(aws[a-zA-Z-]*):(iam|sts)::(\d{12}|[^:]*):(.*)$")
@@ -84,16 +84,6 @@ def principal_of(text: str) -> Who:
     if rest.startswith("federated-user/"):
         return Who(text, "federated_user", account, text)
     return Who(text, "other", account, text)
-
-
-def _strings(value: object, place: str) -> tuple[str, ...]:
-    items = value if isinstance(value, list) else [value]
-    if not items:
-        raise PolicyError(place, "must not be empty")
-    for item in items:
-        if not isinstance(item, str) or not item:
-            raise PolicyError(place, f"must be a non-empty string or list of strings, got {item!r}")
-    return tuple(items)
 
 
 class PrincipalSpec:
@@ -177,7 +167,7 @@ def _compile_principal(element: object, place: str) -> PrincipalSpec:
     elif isinstance(element, dict) and element:
         for kind, value in element.items():
             where = f"{place}.{kind}"
-            names = _strings(value, where)
+            names = string_list(value, where)
             if kind == "AWS":
                 for name in names:
                     if name == "*":
