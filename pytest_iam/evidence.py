@@ -12,28 +12,15 @@ says how many there are in all.
 from __future__ import annotations
 
 import json
-import re
 from typing import Any, List, Tuple
 
 from .checks import CheckResult
 from .inventory import Inventory
+from .secrets import redact
+
+__all__ = ["control_properties", "redact", "suite_properties"]
 
 MAX_LISTED_RESOURCES = 100
-
-# Shapes of secrets that must never reach a report, a log or a snapshot, whatever a policy or tag contains.
-_SECRET_PATTERNS = [
-    re.compile(r"(?<![A-Z0-9])(AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}(?![A-Z0-9])"),  # access key ids
-    re.compile(r"(?i)(aws_secret_access_key|secretaccesskey|secret_access_key)(\s*[=:]\s*)\S+"),
-    re.compile(r"(?i)(aws_session_token|sessiontoken|session_token)(\s*[=:]\s*)\S+"),
-]
-
-
-def redact(text: str) -> str:
-    """Mask anything shaped like an AWS credential."""
-    text = _SECRET_PATTERNS[0].sub(lambda m: m.group(1) + "*" * 16, text)
-    for pattern in _SECRET_PATTERNS[1:]:
-        text = pattern.sub(lambda m: m.group(1) + m.group(2) + "***", text)
-    return text
 
 
 def _json(value: Any) -> str:
