@@ -32,8 +32,8 @@ from pathlib import Path
 from typing import Any, Dict, Optional, Tuple
 
 import boto3
-import yaml
 
+from . import files, mock
 from .aws import ClientFactory, assume_role_session
 from .schemas import validate
 
@@ -41,7 +41,7 @@ DEMO = "demo"
 MOCK_PREFIX = "mock:"
 
 
-class AccountsError(Exception):
+class AccountsError(files.FileError):
     """An accounts file or account name that cannot be used (message: file, place, what is wrong)."""
 
 
@@ -68,18 +68,10 @@ class AccountSpec:
 
 
 def load_yaml(path: Path) -> Any:
-    """Parse a YAML file; errors name the file, line and column."""
-    try:
-        text = path.read_text()
-    except OSError as exc:
-        raise AccountsError(f"{path}: cannot read: {exc.strerror}") from None
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f":{mark.line + 1}:{mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise AccountsError(f"{path}{where}: not valid YAML: {problem}") from None
+    """Parse a YAML file a person wrote; errors (AccountsError) name the file, line and column.
+
+    Kept here for importers of ``pytest_iam.accounts``; the reader itself is :func:`pytest_iam.files.load_yaml`."""
+    return files.load_yaml(path, error=AccountsError)
 
 
 def load_accounts_file(path: str | Path) -> Dict[str, AccountSpec]:
@@ -97,9 +89,23 @@ def load_accounts_file(path: str | Path) -> Dict[str, AccountSpec]:
     for spec in specs.values():
         for ref_field in ("source_account", "organization_reader"):
             ref = getattr(spec, ref_field)
-            if ref is not None and ref not in specs and not _builtin(ref):
+            if ref is None or ref in specs:
+                continue
+            where = f"{path}: {files.place(['accounts', spec.name, ref_field])}"
+            if not _builtin(ref):
+                raise AccountsError(f"{where}: no account named {ref!r} (known: {', '.join(sorted(specs))})")
+            try:
+                builtin_spec(ref)
+            except AccountsError as exc:
+                raise AccountsError(f"{where}: {exc}") from None
+    for spec in specs.values():
+        chain = [spec.name]
+        while specs.get(chain[-1]) is not None and specs[chain[-1]].source_account in specs:
+            chain.append(specs[chain[-1]].source_account)
+            if chain[-1] in chain[:-1]:
                 raise AccountsError(
-                    f"{path}: accounts.{spec.name}.{ref_field}: no account named {ref!r} (known: {', '.join(sorted(specs))})"
+                    f"{path}: {files.place(['accounts', chain[-2], 'source_account'])}: the chain of roles loops "
+                    f"({' -> '.join(chain[chain.index(chain[-1]):])})"
                 )
     return specs
 
@@ -109,14 +115,18 @@ def _builtin(name: str) -> bool:
 
 
 def builtin_spec(name: str) -> Optional[AccountSpec]:
-    from . import mock
-
+    """``demo`` and ``mock:PATH`` as specs; a ``mock:PATH`` scenario is read and checked whole here, at startup, so a
+    bad one is a one-line AccountsError before any emulator starts."""
     if name == DEMO:
         return AccountSpec(name=DEMO, scenario=str(mock.demo_scenario_path()))
     if name.startswith(MOCK_PREFIX):
         path = Path(name[len(MOCK_PREFIX):])
         if not path.is_file():
             raise AccountsError(f"{name}: no scenario file at {path}")
+        try:
+            mock.load_scenario(path)
+        except mock.ScenarioError as exc:
+            raise AccountsError(str(exc)) from None
         return AccountSpec(name=name, scenario=str(path), source=str(path))
     return None
 
@@ -163,8 +173,6 @@ class Account:
         spec = self.spec
         region = spec.regions[0] if spec.regions else None
         if spec.is_mock:
-            from . import mock
-
             session, endpoint = mock.session_for(spec)
             return ClientFactory(session, endpoint_url=endpoint, max_attempts=spec.max_attempts, default_region=region)
         if spec.source_account:

@@ -15,7 +15,9 @@ never know any of this; they read the emulator exactly as they read AWS.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
+import re
 import threading
 import zlib
 from importlib import resources
@@ -25,6 +27,7 @@ from typing import Any, Dict, Optional, Tuple
 import boto3
 
 from .aws import emulator_client
+from .files import FileError, load_yaml, one_line
 from .schemas import validate
 
 DEFAULT_ACCOUNT_ID = "123456789012"  # the emulator's default account
@@ -34,7 +37,7 @@ _SERVER: Optional[Any] = None
 _SEEDED: Dict[str, str] = {}  # scenario path -> account id
 
 
-class ScenarioError(Exception):
+class ScenarioError(FileError):
     """A scenario file that cannot be used; the message names the file and the place."""
 
 
@@ -43,29 +46,204 @@ def demo_scenario_path() -> Path:
 
 
 def load_scenario(path: str | Path) -> dict:
-    from .accounts import AccountsError, load_yaml
-
-    try:
-        data = load_yaml(Path(path))
-    except AccountsError as exc:
-        raise ScenarioError(str(exc)) from None
+    """Read, validate and expand a scenario file: anything the emulator would refuse is a one-line ScenarioError here,
+    before an emulator starts."""
+    data = load_yaml(Path(path), error=ScenarioError)
+    data = _dates_as_text(data)
     validate("scenario", data, str(path), error=ScenarioError)
-    return expand_templates(data)
+    scenario = expand_templates(data, str(path))
+    check_scenario(scenario, str(path))
+    return scenario
 
 
-def expand_templates(data: dict) -> dict:
-    """``users: [{template: {count: 3, name: "dev-{i:02d}", ...}}]`` -> three users dev-01..dev-03."""
+def _dates_as_text(node: Any) -> Any:
+    """YAML reads ``Version: 2012-10-17`` as a date; a scenario means the text."""
+    if isinstance(node, dict):
+        return {k: _dates_as_text(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_dates_as_text(v) for v in node]
+    if isinstance(node, (dt.date, dt.datetime)):
+        return node.isoformat()
+    return node
+
+
+def expand_templates(data: dict, source: str = "<scenario>") -> dict:
+    """``users: [{template: {count: 3, name: "dev-{i:02d}", ...}}]`` -> three users dev-01..dev-03.
+
+    Each user made from a template remembers it (``_from``: ``users[N].template``), so later errors name the entry."""
     users = []
-    for entry in data.get("users", []):
+    for index, entry in enumerate(data.get("users", [])):
         template = entry.get("template")
         if template is None:
-            users.append(entry)
+            users.append({**entry, "_from": f"users[{index}]"})
             continue
         spec = {k: v for k, v in template.items() if k not in ("count", "start")}
         start = template.get("start", 1)
+        where = f"users[{index}].template"
         for i in range(start, start + template["count"]):
-            users.append({**spec, "name": spec["name"].format(i=i)})
+            try:
+                name = spec["name"].format(i=i)
+            except (KeyError, IndexError, ValueError, AttributeError, TypeError) as exc:
+                raise ScenarioError(
+                    f"{source}: {where}.name: not a template for i=N ({type(exc).__name__}: {one_line(str(exc))}): "
+                    f"{spec['name']!r}"
+                ) from None
+            users.append({**spec, "name": name, "_from": where})
     return {**data, "users": users}
+
+
+# --- what the emulator would refuse, found before it starts --------------------------------------------------------
+
+_IAM_NAME = re.compile(r"[A-Za-z0-9_+=,.@-]{1,64}")
+_ROOT_MFA_DEVICE = "root-account-mfa-device"
+_EXAMPLE_ORGANIZATION_ID = "o-exampleorgid"
+
+
+def check_scenario(scenario: dict, source: str) -> None:
+    """Raise a one-line ScenarioError for names used twice, references to nothing, and documents or values the
+    emulator (or AWS) would refuse."""
+
+    def fail(where: str, problem: str) -> None:
+        raise ScenarioError(f"{source}: {where}: {problem}")
+
+    def unique(items: list, kind: str, where: str, key: str = "name") -> Dict[str, int]:
+        seen: Dict[str, int] = {}
+        for index, item in enumerate(items):
+            name = item[key]
+            if name in seen:
+                fail(f"{where}[{index}].{key}", f"{kind} {name!r} is defined twice (also {where}[{seen[name]}])")
+            seen[name] = index
+        return seen
+
+    def no_repeats(names: list, where: str) -> None:
+        for index, name in enumerate(names):
+            if name in names[:index]:
+                fail(f"{where}[{index}]", f"{name!r} is listed twice")
+
+    policies = unique(scenario.get("policies", []), "policy", "policies")
+    groups = unique(scenario.get("groups", []), "group", "groups")
+    unique(scenario.get("roles", []), "role", "roles")
+    unique(scenario.get("buckets", []), "bucket", "buckets")
+    arns = {_policy_arn(p["name"], DEFAULT_ACCOUNT_ID, p.get("path", "/")) for p in scenario.get("policies", [])}
+
+    def policy_refs(refs: list, where: str) -> None:
+        no_repeats(refs, where)
+        for index, ref in enumerate(refs):
+            policy_ref(ref, f"{where}[{index}]")
+
+    def policy_ref(ref: str, where: str) -> None:
+        if ref.startswith("arn:"):
+            if ref not in arns:
+                fail(where, f"no policy with ARN {ref!r} in this scenario (known: {', '.join(sorted(arns)) or 'none'})")
+        elif ref not in policies:
+            fail(where, f"no policy named {ref!r} in this scenario (known: {', '.join(sorted(policies)) or 'none'})")
+
+    def inline(documents: dict, where: str) -> None:
+        for name, document in (documents or {}).items():
+            _check_document(document, f"{where}.{name}", "iam", fail)
+
+    for index, policy in enumerate(scenario.get("policies", [])):
+        _check_document(policy["document"], f"policies[{index}].document", "iam", fail)
+    for index, group in enumerate(scenario.get("groups", [])):
+        policy_refs(group.get("attached_policies", []), f"groups[{index}].attached_policies")
+        inline(group.get("inline_policies"), f"groups[{index}].inline_policies")
+
+    root_virtual = scenario.get("root", {}).get("mfa") == "virtual"
+    seen_users: Dict[str, str] = {}
+    for user in scenario.get("users", []):
+        where, name = user["_from"], user["name"]
+        if not _IAM_NAME.fullmatch(name):
+            fail(f"{where}.name", f"{name!r} is not a user name IAM accepts (1-64 of A-Z a-z 0-9 _+=,.@-)")
+        if name in seen_users:
+            fail(f"{where}.name", f"user {name!r} is defined twice (also {seen_users[name]})")
+        seen_users[name] = where
+        if root_virtual and name == _ROOT_MFA_DEVICE and user.get("mfa") == "virtual":
+            fail(f"{where}.mfa", f"a virtual MFA device named {name!r} is root's (root.mfa: virtual)")
+        no_repeats(user.get("groups", []), f"{where}.groups")
+        for i, group in enumerate(user.get("groups", [])):
+            if group not in groups:
+                fail(f"{where}.groups[{i}]", f"no group named {group!r} in this scenario (known: {', '.join(sorted(groups)) or 'none'})")
+        policy_refs(user.get("attached_policies", []), f"{where}.attached_policies")
+        inline(user.get("inline_policies"), f"{where}.inline_policies")
+
+    for index, role in enumerate(scenario.get("roles", [])):
+        where = f"roles[{index}]"
+        _check_document(role["trust"], f"{where}.trust", "trust", fail)
+        policy_refs(role.get("attached_policies", []), f"{where}.attached_policies")
+        inline(role.get("inline_policies"), f"{where}.inline_policies")
+        if role.get("boundary"):
+            policy_ref(role["boundary"], f"{where}.boundary")
+
+    for index, bucket in enumerate(scenario.get("buckets", [])):
+        name = bucket["name"]
+        if ".." in name or ".-" in name or "-." in name or re.fullmatch(r"[0-9.]+", name):
+            fail(f"buckets[{index}].name", f"{name!r} is not a bucket name S3 accepts")
+        if bucket.get("region") and bucket["region"] not in _s3_regions():
+            fail(f"buckets[{index}].region", f"unknown region {bucket['region']!r}")
+        if "policy" in bucket:
+            _check_document(bucket["policy"], f"buckets[{index}].policy", "json", fail)
+
+    organization = scenario.get("organization")
+    if organization:
+        _check_organization(organization, fail, unique, no_repeats)
+
+
+def _check_organization(org: dict, fail: Any, unique: Any, no_repeats: Any) -> None:
+    targets = {"root", "self"}
+    for index, unit in enumerate(org.get("units", [])):
+        where = f"organization.units[{index}]"
+        parent = unit.get("parent", "root")
+        if parent != "root" and parent not in targets - {"self"}:
+            fail(f"{where}.parent", f"no unit named {parent!r} defined before this one (parents come first)")
+        if unit["name"] in targets:
+            fail(f"{where}.name", f"{unit['name']!r} is already the name of a unit, or a reserved target (root, self)")
+        targets.add(unit["name"])
+    units = set(targets) - {"root", "self"}
+    unique(org.get("accounts", []), "account", "organization.accounts")
+    unique(org.get("accounts", []), "account email", "organization.accounts", key="email")
+    for index, acct in enumerate(org.get("accounts", [])):
+        where = f"organization.accounts[{index}]"
+        if acct["name"] in targets:
+            fail(f"{where}.name", f"{acct['name']!r} is already the name of a unit, or a reserved target (root, self)")
+        if acct.get("unit") is not None and acct["unit"] not in units:
+            fail(f"{where}.unit", f"no unit named {acct['unit']!r} (known: {', '.join(sorted(units)) or 'none'})")
+        targets.add(acct["name"])
+    unique(org.get("scps", []), "SCP", "organization.scps")
+    for index, scp in enumerate(org.get("scps", [])):
+        where = f"organization.scps[{index}]"
+        _check_document(scp["document"], f"{where}.document", "json", fail)
+        no_repeats(scp.get("targets", []), f"{where}.targets")
+        for i, target in enumerate(scp.get("targets", [])):
+            if target not in targets:
+                fail(f"{where}.targets[{i}]", f"no unit or account named {target!r} (known: {', '.join(sorted(targets))})")
+
+
+def _check_document(document: Any, where: str, kind: str, fail: Any) -> None:
+    """A policy document as the emulator will get it: IAM documents through moto's own validator."""
+    text = _doc(document).replace(ORGANIZATION_ID_TOKEN, _EXAMPLE_ORGANIZATION_ID)
+    try:
+        parsed = json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        fail(where, f"not a JSON policy document ({one_line(str(exc))})")
+    if not isinstance(parsed, dict):
+        fail(where, f"a policy document is a JSON object, not {type(parsed).__name__}")
+    if kind == "json":
+        return
+    from moto.iam.exceptions import MalformedPolicyDocument
+    from moto.iam.policy_validation import IAMPolicyDocumentValidator, IAMTrustPolicyDocumentValidator
+
+    validator = IAMTrustPolicyDocumentValidator if kind == "trust" else IAMPolicyDocumentValidator
+    try:
+        validator(text).validate()
+    except MalformedPolicyDocument as exc:
+        fail(where, f"IAM refuses this policy document: {one_line(exc.message)}")
+    except Exception as exc:  # the emulator's own validator failing would fail the seeding the same way
+        fail(where, f"IAM refuses this policy document ({type(exc).__name__}: {one_line(str(exc))})")
+
+
+@functools.lru_cache(maxsize=1)
+def _s3_regions() -> frozenset:
+    return frozenset(boto3.session.Session().get_available_regions("s3"))
 
 
 def server_endpoint() -> str:
@@ -128,8 +306,13 @@ def _doc(document: Any) -> str:
     return document if isinstance(document, str) else json.dumps(document)
 
 
-def _policy_arn(ref: str, account_id: str) -> str:
-    return ref if ref.startswith("arn:") else f"arn:aws:iam::{account_id}:policy/{ref}"
+def _policy_arn(ref: str, account_id: str, path: str = "/") -> str:
+    """A policy reference (a name, or an ARN) as an ARN; a named policy's ARN holds its path."""
+    return ref if ref.startswith("arn:") else f"arn:aws:iam::{account_id}:policy{path}{ref}"
+
+
+def _policy_paths(scenario: dict) -> Dict[str, str]:
+    return {p["name"]: p.get("path", "/") for p in scenario.get("policies", [])}
 
 
 def seed(scenario: dict, endpoint: str, now: Optional[dt.datetime] = None) -> None:
@@ -141,6 +324,7 @@ def seed(scenario: dict, endpoint: str, now: Optional[dt.datetime] = None) -> No
         org_id = _seed_organization(scenario["organization"], endpoint, account_id)
         scenario = json.loads(json.dumps(scenario).replace(ORGANIZATION_ID_TOKEN, org_id))
     iam = emulator_client("iam", endpoint)
+    paths = _policy_paths(scenario)
     if scenario.get("alias"):
         iam.create_account_alias(AccountAlias=scenario["alias"])
     if scenario.get("password_policy"):
@@ -150,18 +334,18 @@ def seed(scenario: dict, endpoint: str, now: Optional[dt.datetime] = None) -> No
     for group in scenario.get("groups", []):
         iam.create_group(GroupName=group["name"])
         for ref in group.get("attached_policies", []):
-            iam.attach_group_policy(GroupName=group["name"], PolicyArn=_policy_arn(ref, account_id))
+            iam.attach_group_policy(GroupName=group["name"], PolicyArn=_policy_arn(ref, account_id, paths.get(ref, "/")))
         for name, document in (group.get("inline_policies") or {}).items():
             iam.put_group_policy(GroupName=group["name"], PolicyName=name, PolicyDocument=_doc(document))
     for user in scenario.get("users", []):
-        _seed_user(iam, user, account_id)
+        _seed_user(iam, user, account_id, paths)
     for role in scenario.get("roles", []):
         params = dict(RoleName=role["name"], Path=role.get("path", "/"), AssumeRolePolicyDocument=_doc(role["trust"]))
         if role.get("boundary"):
-            params["PermissionsBoundary"] = _policy_arn(role["boundary"], account_id)
+            params["PermissionsBoundary"] = _policy_arn(role["boundary"], account_id, paths.get(role["boundary"], "/"))
         iam.create_role(**params)
         for ref in role.get("attached_policies", []):
-            iam.attach_role_policy(RoleName=role["name"], PolicyArn=_policy_arn(ref, account_id))
+            iam.attach_role_policy(RoleName=role["name"], PolicyArn=_policy_arn(ref, account_id, paths.get(ref, "/")))
         for name, document in (role.get("inline_policies") or {}).items():
             iam.put_role_policy(RoleName=role["name"], PolicyName=name, PolicyDocument=_doc(document))
     root = scenario.get("root", {})
@@ -176,7 +360,7 @@ def _has_console(user: dict) -> bool:
     return user.get("console") not in (None, False)
 
 
-def _seed_user(iam: Any, user: dict, account_id: str) -> None:
+def _seed_user(iam: Any, user: dict, account_id: str, paths: Dict[str, str]) -> None:
     name = user["name"]
     iam.create_user(UserName=name, Path=user.get("path", "/"))
     if _has_console(user):
@@ -184,7 +368,7 @@ def _seed_user(iam: Any, user: dict, account_id: str) -> None:
     for group in user.get("groups", []):
         iam.add_user_to_group(GroupName=group, UserName=name)
     for ref in user.get("attached_policies", []):
-        iam.attach_user_policy(UserName=name, PolicyArn=_policy_arn(ref, account_id))
+        iam.attach_user_policy(UserName=name, PolicyArn=_policy_arn(ref, account_id, paths.get(ref, "/")))
     for policy_name, document in (user.get("inline_policies") or {}).items():
         iam.put_user_policy(UserName=name, PolicyName=policy_name, PolicyDocument=_doc(document))
     for _ in user.get("access_keys", []):

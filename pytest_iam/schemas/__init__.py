@@ -18,6 +18,8 @@ from typing import Any, Type
 import jsonschema
 from jsonschema.exceptions import best_match
 
+from ..files import one_line, place  # noqa: F401 -- place: the old import path
+
 
 class SchemaError(Exception):
     """A document that does not match its schema."""
@@ -36,16 +38,8 @@ def _validator(name: str) -> jsonschema.protocols.Validator:
     return cls(schema, format_checker=cls.FORMAT_CHECKER)
 
 
-def place(path: Any) -> str:
-    """``['controls', 2, 'with']`` -> ``controls[2].with``; empty -> ``(top level)``."""
-    out = ""
-    for part in path:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out or "(top level)"
-
-
 def describe(error: jsonschema.ValidationError) -> str:
-    message = error.message
+    message = one_line(error.message)
     if len(message) > 200:
         message = message[:197] + "..."
     return f"{place(error.absolute_path)}: {message}"
