@@ -28,12 +28,13 @@ from pathlib import Path
 from typing import Any, Dict, Iterable, Optional, Tuple
 
 from .checks import FAIL, WAIVED, Check, CheckDefinitionError, CheckResult, Finding, Library
+from .files import FileError, load_yaml
 from .schemas import validate
 
 STANDARDS_DIR = "standards"
 
 
-class StandardError(Exception):
+class StandardError(FileError):
     """A standard file that cannot be used (message: file, place, what is wrong)."""
 
 
@@ -95,13 +96,7 @@ def _normalise(node: Any) -> Any:
 
 
 def load_standard(path: Path, library: Library) -> Standard:
-    from .accounts import AccountsError, load_yaml
-
-    try:
-        data = load_yaml(path)
-    except AccountsError as exc:
-        raise StandardError(str(exc)) from None
-    data = _normalise(data)
+    data = _normalise(load_yaml(path, error=StandardError))
     validate("standard", data, str(path), error=StandardError)
     controls = []
     seen: Dict[str, int] = {}

@@ -125,3 +125,86 @@ def test_corrupt_snapshot(pytester: pytest.Pytester) -> None:
     pytester.path.joinpath("snap.json").write_text('{"schema_version": 1, "account_id": "12"}')
     result = pytester.runpytest_inprocess("--iam-snapshot=snap.json")
     _one_line_error(result, "snap.json:")
+
+
+# --- mock:PATH scenarios: every bad one is refused when the account name is resolved, before an emulator starts ---
+
+_GOOD_POLICY = '{Version: "2012-10-17", Statement: [{Effect: Allow, Action: "s3:GetObject", Resource: "*"}]}'
+_TRUST = '{Version: "2012-10-17", Statement: [{Effect: Allow, Principal: {Service: ec2.amazonaws.com}, Action: "sts:AssumeRole"}]}'
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("users: [{name: alice\n", "scenario.yaml:2:1: not valid YAML"),
+    ("- just\n- a list\n", "scenario.yaml: (top level): ['just', 'a list'] is not of type 'object'"),
+    ("users: [{name: alice, mfa: yes}]\n", "scenario.yaml: users[0]"),
+    ("users: [{name: alice, groups: [Admins]}]\n", "scenario.yaml: users[0].groups[0]: no group named 'Admins'"),
+    ("users: [{name: alice, attached_policies: [Missing]}]\n",
+     "scenario.yaml: users[0].attached_policies[0]: no policy named 'Missing'"),
+    ("users: [{name: alice}, {name: alice}]\n", "scenario.yaml: users[1].name: user 'alice' is defined twice"),
+    ("users: [{template: {count: 2, name: dev}}]\n", "scenario.yaml: users[0].template.name: user 'dev' is defined twice"),
+    ("users: [{template: {count: 2, name: 'dev-{n}'}}]\n", "scenario.yaml: users[0].template.name: not a template"),
+    ("users: [{template: {count: 2, name: 'dev-{i:q}'}}]\n", "scenario.yaml: users[0].template.name: not a template"),
+    ("users: [{template: {count: 2, name: 'dev {i}'}}]\n", "scenario.yaml: users[0].template.name: 'dev 1' is not a user name"),
+    ("policies: [{name: P, document: " + _GOOD_POLICY + "}, {name: P, document: " + _GOOD_POLICY + "}]\n",
+     "scenario.yaml: policies[1].name: policy 'P' is defined twice"),
+    ("policies: [{name: P, document: 'not json'}]\n", "scenario.yaml: policies[0].document: not a JSON policy document"),
+    ("policies: [{name: P, document: {Statement: [{Effect: Allow, Action: 's3:*', Resource: '*'}]}}]\n",
+     "scenario.yaml: policies[0].document: IAM refuses this policy document"),
+    ("roles: [{name: R, trust: " + _GOOD_POLICY + "}]\n", "scenario.yaml: roles[0].trust: IAM refuses this policy document"),
+    ("roles: [{name: R, trust: " + _TRUST + ", boundary: Nope}]\n", "scenario.yaml: roles[0].boundary: no policy named 'Nope'"),
+    ("password_policy: {MinimumPasswordLength: 4}\n", "scenario.yaml: password_policy.MinimumPasswordLength"),
+    ("password_policy: {MinimumLength: 14}\n", "scenario.yaml: password_policy: Additional properties"),
+    ("users: [{name: alice, created_days: .inf}]\n", "scenario.yaml: users[0].created_days: inf is not a number"),
+    ("users: [{name: alice, created_days: 1e12}]\n", "scenario.yaml: users[0].created_days"),
+    ("buckets: [{name: my-bucket, region: xx-north-9}]\n", "scenario.yaml: buckets[0].region: unknown region"),
+    ("organization: {units: [{name: Prod, parent: Workloads}, {name: Workloads}]}\n",
+     "scenario.yaml: organization.units[0].parent: no unit named 'Workloads'"),
+    ("organization: {accounts: [{name: a, email: a@example.com, unit: Nope}]}\n",
+     "scenario.yaml: organization.accounts[0].unit: no unit named 'Nope'"),
+    ("organization: {scps: [{name: S, document: " + _GOOD_POLICY + ", targets: [Sandbox]}]}\n",
+     "scenario.yaml: organization.scps[0].targets[0]: no unit or account named 'Sandbox'"),
+    ("a: &a [*a, *a]\n", "scenario.yaml: a[0]: an alias refers to a value that contains it"),
+    ("x: !!python/object/apply:os.system ['true']\n", "scenario.yaml:1:4: not valid YAML"),
+    ("users: [{name: alice, 1: 2}]\n", "scenario.yaml: users[0]: key 1 is not a string"),
+])
+def test_bad_scenario_is_one_line_before_any_emulator(pytester: pytest.Pytester, text: str, expected: str) -> None:
+    from pytest_iam import mock
+
+    mock.stop_server()
+    pytester.path.joinpath("scenario.yaml").write_text(text)
+    result = pytester.runpytest_inprocess("--iam-account=mock:scenario.yaml")
+    _one_line_error(result, expected)
+    assert mock._SERVER is None, "the scenario was refused only after an emulator had started"
+
+
+def test_scenario_that_is_not_utf8(pytester: pytest.Pytester) -> None:
+    pytester.path.joinpath("scenario.yaml").write_bytes(b"alias: \xff\xfe\n")
+    _one_line_error(pytester.runpytest_inprocess("--iam-account=mock:scenario.yaml"), "scenario.yaml: not UTF-8 text")
+
+
+def test_scenario_alias_bomb_is_refused_quickly(pytester: pytest.Pytester) -> None:
+    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    lines += [f"a{n}: &a{n} [{', '.join([f'*a{n - 1}'] * 10)}]" for n in range(1, 10)]
+    pytester.path.joinpath("scenario.yaml").write_text("\n".join(lines) + "\n")
+    _one_line_error(pytester.runpytest_inprocess("--iam-account=mock:scenario.yaml"), "scenario.yaml:",
+                    "once aliases are expanded")
+
+
+# --- waivers -----------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("waiver, expected", [
+    ("resources: [], expires: 2027-01-31", "waivers[0].resources: [] should be non-empty"),
+    ("resources: ['*'], expires: soon", "waivers[0].expires: 'soon' is not a 'date'"),
+    ("resources: ['*'], expires: 2027-02-30", "waivers[0].expires: '2027-02-30' is not a 'date'"),
+    ("resources: ['*'], expires: 20270131", "waivers[0].expires: 20270131 is not of type 'string'"),
+    ("resources: ['*'], expires: 2027-01-31, accounts: [12]", "waivers[0].accounts[0]: 12 is not of type 'string'"),
+    ("resources: ['*'], expires: 2027-01-31, accounts: [{prod: x}]", "waivers[0].accounts[0]: {'prod': 'x'} is not of type"),
+    ("resources: ['*'], expires: 2027-01-31, accounts: prod", "waivers[0].accounts: 'prod' is not of type 'array'"),
+    ("resources: ['*'], expires: 2027-01-31, accounts: []", "waivers[0].accounts: [] should be non-empty"),
+])
+def test_bad_waiver_is_one_line(pytester: pytest.Pytester, waiver: str, expected: str) -> None:
+    pytester.path.joinpath("iam_team.yaml").write_text(
+        "controls:\n  - check: iam-root-mfa\nwaivers:\n"
+        f"  - {{check: iam-root-mfa, reason: vendor integration, approved_by: me, {waiver}}}\n")
+    result = pytester.runpytest_inprocess("--iam-standard=iam_team.yaml")
+    _one_line_error(result, "iam_team.yaml: " + expected)
