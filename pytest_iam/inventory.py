@@ -9,6 +9,10 @@ Usage::
 
 Everything here is plain data: no boto3, no secrets, times in UTC. Policy documents are kept as the JSON-compatible
 dicts AWS returned (URL-decoded).
+
+Facts, not defaults: a fact that could not be read is ``None`` (never ``False`` or an empty tuple), and the reason is
+recorded as an ``Unread`` (the call, AWS's error code and what to grant): ``Inventory.unread`` for account-wide
+sources (the credential report, the authorization details, ...), ``Bucket.unread`` for one bucket's calls.
 """
 
 from __future__ import annotations
@@ -21,11 +25,45 @@ import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional, Tuple
+from typing import Any, Dict, Optional, Tuple
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 UTC = dt.timezone.utc
+
+
+# Account-wide fact sources, as named in ``Inventory.unread`` (``Unread.source``).
+CREDENTIAL_REPORT = "credential_report"
+AUTHORIZATION_DETAILS = "authorization_details"
+ACCOUNT_SUMMARY = "account_summary"
+PASSWORD_POLICY = "password_policy"
+VIRTUAL_MFA_DEVICES = "virtual_mfa_devices"
+SERVER_CERTIFICATES = "server_certificates"
+ACCOUNT_ALIASES = "account_aliases"
+ACCOUNT_PUBLIC_ACCESS_BLOCK = "account_public_access_block"
+BUCKET_LIST = "bucket_list"
+ORGANIZATION = "organization"
+SOURCES = (CREDENTIAL_REPORT, AUTHORIZATION_DETAILS, ACCOUNT_SUMMARY, PASSWORD_POLICY, VIRTUAL_MFA_DEVICES,
+           SERVER_CERTIFICATES, ACCOUNT_ALIASES, ACCOUNT_PUBLIC_ACCESS_BLOCK, BUCKET_LIST, ORGANIZATION)
+
+
+@dataclass(frozen=True)
+class Unread:
+    """A fact that could not be read: the call, AWS's error code, the IAM permission it needs and what to do.
+
+    ``str(gap)`` is one line: ``iam:GetCredentialReport: AccessDenied; grant iam:GetCredentialReport``.
+    ``source`` names what was not read: an account-wide source (``credential_report``, ...) in ``Inventory.unread``,
+    or the field of a bucket (``policy``, ``acl_grants``, ``public_access_block``, ``region``) in ``Bucket.unread``.
+    """
+
+    source: str
+    operation: str  # service:Operation as called, e.g. "s3control:GetPublicAccessBlock"
+    code: str  # AWS's error code, e.g. "AccessDenied", "Throttling"
+    permission: str  # the IAM permission the call needs, e.g. "s3:GetAccountPublicAccessBlock"
+    advice: str  # what to do: "grant <permission>", "raise settings.max_attempts", ...
+
+    def __str__(self) -> str:
+        return f"{self.operation}: {self.code}; {self.advice}"
 
 
 @dataclass(frozen=True)
@@ -61,12 +99,13 @@ class InlinePolicy:
 
 @dataclass(frozen=True)
 class Root:
-    """The account's root user. ``source`` says where the facts come from."""
+    """The account's root user. ``source`` says where the facts come from (``credential_report`` or
+    ``account_summary``); a fact neither told is None."""
 
     arn: str
     mfa_active: Optional[bool]
-    mfa_devices: Tuple[MfaDevice, ...] = ()
-    access_keys: Tuple[AccessKey, ...] = ()
+    mfa_devices: Optional[Tuple[MfaDevice, ...]] = ()
+    access_keys: Optional[Tuple[AccessKey, ...]] = ()
     password_enabled: Optional[bool] = None
     password_last_used: Optional[dt.datetime] = None
     source: str = "credential_report"
@@ -76,27 +115,34 @@ class Root:
         """True when root has MFA and it is not a virtual device; None when MFA state is unknown."""
         if self.mfa_active is None:
             return None
-        return bool(self.mfa_active) and not any(d.virtual for d in self.mfa_devices)
+        if not self.mfa_active:
+            return False
+        if self.mfa_devices is None:
+            return None
+        return not any(d.virtual for d in self.mfa_devices)
 
 
 @dataclass(frozen=True)
 class User:
+    """An IAM user. The credential facts come from the credential report: None when the report was not read or
+    does not list the user (``in_credential_report`` False: created after the report was generated)."""
+
     name: str
     arn: str
     id: str
     path: str
     created: Optional[dt.datetime]
-    password_enabled: bool = False
+    password_enabled: Optional[bool] = False
     password_last_used: Optional[dt.datetime] = None
     password_last_changed: Optional[dt.datetime] = None
-    mfa_active: bool = False
-    mfa_devices: Tuple[MfaDevice, ...] = ()
-    access_keys: Tuple[AccessKey, ...] = ()
+    mfa_active: Optional[bool] = False
+    mfa_devices: Optional[Tuple[MfaDevice, ...]] = ()
+    access_keys: Optional[Tuple[AccessKey, ...]] = ()
     groups: Tuple[str, ...] = ()
     attached_policies: Tuple[AttachedPolicy, ...] = ()
     inline_policies: Tuple[InlinePolicy, ...] = ()
     permissions_boundary: Optional[str] = None
-    in_credential_report: bool = True
+    in_credential_report: Optional[bool] = True
 
 
 @dataclass(frozen=True)
@@ -192,14 +238,21 @@ class Grant:
 
 @dataclass(frozen=True)
 class Bucket:
+    """A bucket. ``policy`` None means no bucket policy, ``public_access_block`` None means none is set, unless
+    ``unread`` names that field: then it could not be read."""
+
     name: str
     arn: str
-    region: str
+    region: Optional[str]
     created: Optional[dt.datetime] = None
     policy: Any = None
     public_access_block: Optional[PublicAccessBlock] = None
-    acl_grants: Tuple[Grant, ...] = ()
-    errors: Tuple[str, ...] = ()
+    acl_grants: Optional[Tuple[Grant, ...]] = ()
+    unread: Tuple[Unread, ...] = ()
+
+    def unread_fields(self) -> Dict[str, str]:
+        """``{field: one-line reason}`` for this bucket's facts that could not be read."""
+        return {gap.source: str(gap) for gap in self.unread}
 
 
 @dataclass(frozen=True)
@@ -306,19 +359,29 @@ class Inventory:
     account_summary: Any = None
     password_policy: Optional[PasswordPolicy] = None
     root: Optional[Root] = None
-    users: Tuple[User, ...] = ()
-    groups: Tuple[Group, ...] = ()
-    roles: Tuple[Role, ...] = ()
-    policies: Tuple[ManagedPolicy, ...] = ()
-    server_certificates: Tuple[ServerCertificate, ...] = ()
-    buckets: Tuple[Bucket, ...] = ()
+    users: Optional[Tuple[User, ...]] = ()
+    groups: Optional[Tuple[Group, ...]] = ()
+    roles: Optional[Tuple[Role, ...]] = ()
+    policies: Optional[Tuple[ManagedPolicy, ...]] = ()
+    server_certificates: Optional[Tuple[ServerCertificate, ...]] = ()
+    buckets: Optional[Tuple[Bucket, ...]] = ()
     account_public_access_block: Optional[PublicAccessBlock] = None
     organization: Organization = field(default_factory=lambda: Organization(status=ORG_UNAVAILABLE, reason="not collected"))
     errors: Tuple[CollectionError, ...] = ()
+    unread: Tuple[Unread, ...] = ()
     schema_version: int = SCHEMA_VERSION
 
     # --- lookups -------------------------------------------------------------------------------------------------
-    def _find(self, items: tuple, kind: str, key: str, *fields: str) -> Any:
+    def gap(self, source: str) -> Optional[Unread]:
+        """The record of why the account-wide ``source`` (``CREDENTIAL_REPORT``, ...) was not read; None if it was."""
+        for item in self.unread:
+            if item.source == source:
+                return item
+        return None
+
+    def _find(self, items: Optional[tuple], kind: str, key: str, *fields: str) -> Any:
+        if items is None:
+            raise KeyError(f"the {kind}s of account {self.account_name} ({self.account_id}) could not be read")
         for item in items:
             if any(getattr(item, f) == key for f in fields):
                 return item
@@ -337,7 +400,7 @@ class Inventory:
         return self._find(self.buckets, "bucket", name, "name", "arn")
 
     def policy(self, arn: str) -> Optional[ManagedPolicy]:
-        for p in self.policies:
+        for p in self.policies or ():
             if p.arn == arn:
                 return p
         return None
@@ -350,10 +413,11 @@ class Inventory:
         return f"arn:{self.partition}:iam::{self.account_id}:root"
 
     def sha256(self) -> str:
-        """Hash of the canonical JSON form: the evidence that ties a verdict to what was seen (computed once)."""
+        """SHA-256 of the snapshot file's bytes (``snapshot_bytes``): the evidence that ties a verdict to what was
+        seen, checkable with ``sha256sum`` on the saved file (computed once)."""
         cached = self.__dict__.get("_sha256")
         if cached is None:
-            cached = hashlib.sha256(dumps(self).encode()).hexdigest()
+            cached = hashlib.sha256(snapshot_bytes(self)).hexdigest()
             object.__setattr__(self, "_sha256", cached)
         return cached
 
@@ -375,7 +439,13 @@ def to_jsonable(value: Any) -> Any:
 
 
 def dumps(inventory: Inventory) -> str:
+    """Compact canonical JSON (sorted keys), for comparisons."""
     return json.dumps(to_jsonable(inventory), sort_keys=True, separators=(",", ":"))
+
+
+def snapshot_bytes(inventory: Inventory) -> bytes:
+    """The canonical snapshot file: exactly the bytes ``save_snapshot`` writes and ``Inventory.sha256`` hashes."""
+    return (json.dumps(to_jsonable(inventory), sort_keys=True, indent=1) + "\n").encode("utf-8")
 
 
 def _from_jsonable(tp: Any, value: Any) -> Any:
@@ -404,11 +474,13 @@ class SnapshotError(Exception):
 def from_json(data: dict, source: str = "<snapshot>") -> Inventory:
     from .schemas import validate
 
-    validate("snapshot", data, source, error=SnapshotError)
-    if data.get("schema_version") != SCHEMA_VERSION:
+    version = data.get("schema_version") if isinstance(data, dict) else None
+    if version != SCHEMA_VERSION:
         raise SnapshotError(
-            f"{source}: schema_version {data.get('schema_version')!r} is not supported (this plugin reads {SCHEMA_VERSION})"
+            f"{source}: schema_version {version!r} is not supported (this plugin reads {SCHEMA_VERSION}): "
+            "collect the account again with this version"
         )
+    validate("snapshot", data, source, error=SnapshotError)
     return _from_jsonable(Inventory, data)
 
 
@@ -420,14 +492,14 @@ def save_snapshot(inventory: Inventory, directory: str | Path) -> Path:
     """Write ``inventory`` as JSON into ``directory``; returns the file's path."""
     path = snapshot_path(directory, inventory)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(to_jsonable(inventory), sort_keys=True, indent=1) + "\n")
+    path.write_bytes(snapshot_bytes(inventory))
     return path
 
 
 def load_snapshot(path: str | Path) -> Inventory:
     path = Path(path)
     try:
-        data = json.loads(path.read_text())
+        data = json.loads(path.read_bytes())
     except FileNotFoundError:
         raise SnapshotError(f"{path}: no such snapshot file") from None
     except json.JSONDecodeError as exc:

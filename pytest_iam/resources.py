@@ -6,8 +6,14 @@ Usage::
         user["arn"], user["label"], user["password_enabled"], user["access_keys"][0]["last_rotated"]
 
 Every view has ``arn`` (the resource the finding names) and ``label`` (a short human name). Datetimes stay datetimes
-(``value_type: age`` turns them into days). A view raises ResourceUnavailable when the facts it needs were not
-collected, so a check reports an error instead of a pass.
+(``value_type: age`` turns them into days).
+
+Facts that were not read are said so, never shown as empty: a view whose fields could not be read carries
+``unread``, ``{field: one-line reason}`` for the top-level fields concerned (their values are None), e.g.
+``{"password_enabled": "iam:GetCredentialReport: AccessDenied; grant iam:GetCredentialReport", ...}``; a view
+without gaps has no ``unread`` key. A resource type that cannot be listed at all (the authorization details, the
+bucket list, the organization) raises ResourceUnavailable with the same one-line reason, so a check reports an
+error instead of a pass.
 """
 
 from __future__ import annotations
@@ -15,7 +21,30 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, Callable, Dict, List, Optional
 
-from .inventory import ORG_MEMBER, Inventory
+from .inventory import (
+    ACCOUNT_ALIASES,
+    ACCOUNT_PUBLIC_ACCESS_BLOCK,
+    ACCOUNT_SUMMARY,
+    AUTHORIZATION_DETAILS,
+    BUCKET_LIST,
+    CREDENTIAL_REPORT,
+    ORG_MEMBER,
+    ORG_NONE,
+    PASSWORD_POLICY,
+    VIRTUAL_MFA_DEVICES,
+    Inventory,
+    Root,
+    User,
+)
+
+UNREAD = "unread"  # the view key: {field: reason} of the fields whose facts were not read
+
+# Fields of a user view told by the credential report; of a root view, by the report or the account summary.
+USER_REPORT_FIELDS = ("password_enabled", "password_last_used", "password_last_changed", "mfa_active", "mfa_devices",
+                      "access_keys", "active_access_keys", "in_credential_report")
+ROOT_FIELDS = ("mfa_active", "mfa_devices", "access_keys", "password_enabled", "password_last_used", "source",
+               "hardware_mfa", "virtual_mfa", "active_access_keys")
+ACCESS_KEY_FIELDS = ("slot", "active", "last_rotated", "last_used", "last_used_service", "last_used_region")
 
 
 class ResourceUnavailable(Exception):
@@ -40,50 +69,131 @@ def as_dict(obj: Any) -> Dict[str, Any]:
     return out
 
 
-def _errors(inventory: Inventory, service: str) -> str:
-    errors = inventory.errors_for(service)
-    return "; ".join(str(e) for e in errors) if errors else "not collected"
+# The calls whose failure, in the error log, means a source was not read (for inventories built without records).
+SOURCE_OPERATIONS = {
+    CREDENTIAL_REPORT: (("iam", "GenerateCredentialReport"), ("iam", "GetCredentialReport")),
+    AUTHORIZATION_DETAILS: (("iam", "GetAccountAuthorizationDetails"),),
+    ACCOUNT_SUMMARY: (("iam", "GetAccountSummary"),),
+    PASSWORD_POLICY: (("iam", "GetAccountPasswordPolicy"),),
+    VIRTUAL_MFA_DEVICES: (("iam", "ListVirtualMFADevices"),),
+    BUCKET_LIST: (("s3", "ListBuckets"),),
+    ACCOUNT_PUBLIC_ACCESS_BLOCK: (("s3control", "GetPublicAccessBlock"),),
+    ACCOUNT_ALIASES: (("iam", "ListAccountAliases"),),
+}
+
+
+def _gap(inventory: Inventory, source: str) -> Optional[str]:
+    """Why ``source`` was not read, in one line; None when it was read."""
+    gap = inventory.gap(source)
+    if gap is not None:
+        return str(gap)
+    calls = SOURCE_OPERATIONS.get(source, ())
+    logged = [str(e) for e in inventory.errors if (e.service, e.operation) in calls]
+    return "; ".join(logged) if logged else None
+
+
+def _reason(inventory: Inventory, *sources: str) -> str:
+    """The one-line reasons of the unread ``sources``, joined; "not collected" when none is recorded."""
+    reasons = [r for r in (_gap(inventory, s) for s in sources) if r is not None]
+    return "; ".join(reasons) if reasons else "not collected"
+
+
+def _mark(view: dict, fields: Any, reason: str) -> None:
+    """Say that ``fields`` of ``view`` were not read, and why (a field already marked keeps its first reason)."""
+    marks = view.setdefault(UNREAD, {})
+    for name in fields:
+        marks.setdefault(name, reason)
+
+
+def _active(keys: Any) -> Optional[int]:
+    return None if keys is None else sum(1 for k in keys if k.active)
 
 
 def root(inventory: Inventory) -> List[dict]:
     r = inventory.root
     if r is None:
-        raise ResourceUnavailable(
-            f"root facts unavailable (no credential report row and no account summary): {_errors(inventory, 'iam')}",
-            inventory.root_arn, "root",
-        )
+        if _gap(inventory, CREDENTIAL_REPORT) is None and _gap(inventory, ACCOUNT_SUMMARY) is None:
+            logged = "; ".join(str(e) for e in inventory.errors_for("iam")) or "nothing was recorded about why"
+            raise ResourceUnavailable(
+                f"root facts unavailable (no credential report row and no account summary): {logged}",
+                inventory.root_arn, "root",
+            )
+        r = Root(arn=inventory.root_arn, mfa_active=None, mfa_devices=None, access_keys=None, source="")
+        view = _root_view(r)
+        view["source"] = None
+        _mark(view, ROOT_FIELDS, _reason(inventory, CREDENTIAL_REPORT, ACCOUNT_SUMMARY))
+        return [view]
+    view = _root_view(r)
+    if r.source == "account_summary":  # the report was unread, or (an emulator) had no <root_account> row
+        reason = _gap(inventory, CREDENTIAL_REPORT) or (
+            "iam:GetCredentialReport: NoRootAccountRow; the report has no <root_account> row")
+        _mark(view, ("password_enabled", "password_last_used"), reason)
+        if r.access_keys is None:
+            _mark(view, ("access_keys", "active_access_keys"), reason)
+    if r.mfa_devices is None:
+        _mark(view, ("mfa_devices", "hardware_mfa", "virtual_mfa"), _reason(inventory, VIRTUAL_MFA_DEVICES))
+    return [view]
+
+
+def _root_view(r: Root) -> dict:
     view = as_dict(r)
     view.update(
         label="root",
         hardware_mfa=r.hardware_mfa,
-        virtual_mfa=any(d.virtual for d in r.mfa_devices),
-        active_access_keys=sum(1 for k in r.access_keys if k.active),
+        virtual_mfa=None if r.mfa_devices is None else any(d.virtual for d in r.mfa_devices),
+        active_access_keys=_active(r.access_keys),
     )
-    return [view]
+    return view
 
 
 def users(inventory: Inventory) -> List[dict]:
     _require_details(inventory)
+    report = _gap(inventory, CREDENTIAL_REPORT)
     out = []
-    for u in inventory.users:
+    for u in inventory.users or ():
         view = as_dict(u)
         view.update(
             label=f"user/{u.name}",
-            active_access_keys=sum(1 for k in u.access_keys if k.active),
+            active_access_keys=_active(u.access_keys),
             direct_policies=[p.name for p in u.attached_policies] + [p.name for p in u.inline_policies],
         )
+        if report is not None or not u.in_credential_report:
+            reason = report if report is not None else _not_in_report(inventory, u)
+            _mark(view, [f for f in USER_REPORT_FIELDS if not (f == "mfa_active" and u.mfa_active is True)
+                         and not (f == "in_credential_report" and report is None)], reason)
+        elif u.mfa_devices is None:
+            _mark(view, ("mfa_devices",), _reason(inventory, VIRTUAL_MFA_DEVICES))
         out.append(view)
     return out
 
 
+def _not_in_report(inventory: Inventory, user: User) -> str:
+    generated = inventory.credential_report_generated_at
+    when = generated.strftime("%Y-%m-%dT%H:%M:%SZ") if generated else "an earlier time"
+    return (f"iam:GetCredentialReport: UserNotInReport; the report was generated at {when}, before user {user.name} "
+            "existed: run again once IAM regenerates it (at most every 4 hours)")
+
+
 def _require_details(inventory: Inventory) -> None:
-    if any(e.operation == "GetAccountAuthorizationDetails" for e in inventory.errors):
-        raise ResourceUnavailable(f"IAM entities unavailable: {_errors(inventory, 'iam')}", inventory.root_arn, "account")
+    if _gap(inventory, AUTHORIZATION_DETAILS) is not None or inventory.users is None:
+        raise ResourceUnavailable(f"IAM entities unavailable: {_reason(inventory, AUTHORIZATION_DETAILS)}",
+                                  inventory.root_arn, "account")
 
 
 def access_keys(inventory: Inventory) -> List[dict]:
+    """Every access key of every user. A user the credential report does not tell about gives one view whose key
+    fields are all unread (the keys cannot be listed); an unread report makes the whole type unavailable."""
+    views = users(inventory)
+    report = _gap(inventory, CREDENTIAL_REPORT)
+    if report is not None:
+        raise ResourceUnavailable(f"access keys unavailable: {report}", inventory.root_arn, "account")
     out = []
-    for u in users(inventory):
+    for u in views:
+        if u["access_keys"] is None:
+            unknown = {name: None for name in ACCESS_KEY_FIELDS}
+            out.append({**unknown, "arn": u["arn"], "label": f"user/{u['name']} keys", "user": u["name"],
+                        UNREAD: {name: u[UNREAD]["access_keys"] for name in ACCESS_KEY_FIELDS}})
+            continue
         for key in u["access_keys"]:
             out.append({**key, "arn": u["arn"], "label": f"user/{u['name']} key {key['slot']}", "user": u["name"]})
     return out
@@ -91,12 +201,13 @@ def access_keys(inventory: Inventory) -> List[dict]:
 
 def groups(inventory: Inventory) -> List[dict]:
     _require_details(inventory)
-    return [{**as_dict(g), "label": f"group/{g.name}"} for g in inventory.groups]
+    return [{**as_dict(g), "label": f"group/{g.name}"} for g in inventory.groups or ()]
 
 
 def roles(inventory: Inventory) -> List[dict]:
     _require_details(inventory)
-    return [{**as_dict(r), "label": f"role/{r.name}", "service_linked": r.service_linked} for r in inventory.roles]
+    return [{**as_dict(r), "label": f"role/{r.name}", "service_linked": r.service_linked}
+            for r in inventory.roles or ()]
 
 
 def policies(inventory: Inventory) -> List[dict]:
@@ -105,11 +216,11 @@ def policies(inventory: Inventory) -> List[dict]:
     out = [
         {"arn": p.arn, "label": f"policy/{p.name}", "name": p.name, "kind": "managed", "owner": None,
          "document": p.document, "attachment_count": p.attachment_count}
-        for p in inventory.policies
+        for p in inventory.policies or ()
         if not p.aws_managed
     ]
     for kind, entities in (("user", inventory.users), ("group", inventory.groups), ("role", inventory.roles)):
-        for entity in entities:
+        for entity in entities or ():
             for inline in entity.inline_policies:
                 out.append({"arn": entity.arn, "label": f"{kind}/{entity.name} inline {inline.name}", "name": inline.name,
                             "kind": "inline", "owner": entity.arn, "document": inline.document, "attachment_count": 1})
@@ -117,32 +228,47 @@ def policies(inventory: Inventory) -> List[dict]:
 
 
 def buckets(inventory: Inventory) -> List[dict]:
-    if not inventory.buckets and any(e.operation == "ListBuckets" for e in inventory.errors):
-        raise ResourceUnavailable(f"buckets unavailable: {_errors(inventory, 's3')}", inventory.root_arn, "account")
-    return [{**as_dict(b), "label": f"bucket/{b.name}"} for b in inventory.buckets]
+    if inventory.buckets is None or _gap(inventory, BUCKET_LIST) is not None:
+        raise ResourceUnavailable(f"buckets unavailable: {_reason(inventory, BUCKET_LIST)}", inventory.root_arn,
+                                  "account")
+    out = []
+    for b in inventory.buckets:
+        view = {**as_dict(b), "label": f"bucket/{b.name}"}
+        view.pop(UNREAD)
+        if b.unread:
+            view[UNREAD] = b.unread_fields()
+        out.append(view)
+    return out
 
 
 def account(inventory: Inventory) -> List[dict]:
     pab = inventory.account_public_access_block
-    return [
-        {
-            "arn": inventory.root_arn,
-            "label": f"account {inventory.account_id}",
-            "account_id": inventory.account_id,
-            "alias": inventory.alias,
-            "password_policy": as_dict(inventory.password_policy) if inventory.password_policy else None,
-            "password_policy_collected": not any(e.operation == "GetAccountPasswordPolicy" for e in inventory.errors),
-            "s3_public_access_block": pab.as_aws() if pab else None,
-            "organization_status": inventory.organization.status,
-        }
-    ]
+    view = {
+        "arn": inventory.root_arn,
+        "label": f"account {inventory.account_id}",
+        "account_id": inventory.account_id,
+        "alias": inventory.alias,
+        "password_policy": as_dict(inventory.password_policy) if inventory.password_policy else None,
+        "password_policy_collected": _gap(inventory, PASSWORD_POLICY) is None,
+        "s3_public_access_block": pab.as_aws() if pab else None,
+        "organization_status": inventory.organization.status,
+    }
+    for field, source in (("password_policy", PASSWORD_POLICY), ("s3_public_access_block", ACCOUNT_PUBLIC_ACCESS_BLOCK),
+                          ("alias", ACCOUNT_ALIASES)):
+        reason = _gap(inventory, source)
+        if reason is not None:
+            _mark(view, (field,), reason)
+    org = inventory.organization
+    if org.status not in (ORG_MEMBER, ORG_NONE):
+        _mark(view, ("organization_status",), org.reason or "the organization was not collected")
+    return [view]
 
 
 def org_accounts(inventory: Inventory) -> List[dict]:
     """Every account of the organization but the management account (SCPs do not restrict it)."""
     org = inventory.organization
     if org.status != ORG_MEMBER:
-        if org.status == "not_in_organization":
+        if org.status == ORG_NONE:
             return []
         raise ResourceUnavailable(f"organization facts unavailable: {org.reason}", inventory.root_arn, "organization")
     out = []

@@ -209,8 +209,10 @@ def test_a_partial_listing_never_looks_like_an_account_without_users(
     stub.add_response("list_server_certificates", {"ServerCertificateMetadataList": [], "IsTruncated": False}, {})
     errors = ErrorLog()
     facts = collect_iam(factory, ACCOUNT, "aws", errors)
-    assert "users" not in facts  # not the first page's users, as if they were all of them
-    inventory = Inventory(account_name="stub", account_id=ACCOUNT, errors=errors.freeze(), **facts)
+    assert facts["users"] is None  # unread: not the first page's users, as if they were all of them
+    assert facts["groups"] is None and facts["roles"] is None and facts["policies"] is None
+    inventory = Inventory(account_name="stub", account_id=ACCOUNT, errors=errors.freeze(),
+                          unread=errors.freeze_unread(), **facts)
     result = run_check(Library.load().get("iam-user-console-mfa"), inventory)
     assert [f.status for f in result.findings] == [ERROR]
     assert "GetAccountAuthorizationDetails" in result.findings[0].reason

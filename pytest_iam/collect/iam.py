@@ -6,6 +6,9 @@ Usage::
 
 The number of calls does not grow with the number of users: the credential report (generate + get) and the pages of
 ``GetAccountAuthorizationDetails`` (up to 1,000 entities a page) carry everything per user.
+
+A source that cannot be read leaves its facts None and an ``Unread`` record in ``errors`` (never an empty default).
+Policy documents pass through ``redact`` here, so the inventory and its snapshot hold the same, secret-free text.
 """
 
 from __future__ import annotations
@@ -18,10 +21,16 @@ import time
 from typing import Any, Callable, Dict, List, Optional
 from urllib.parse import unquote
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from ..inventory import (
+    ACCOUNT_SUMMARY,
+    AUTHORIZATION_DETAILS,
+    CREDENTIAL_REPORT,
+    PASSWORD_POLICY,
+    SERVER_CERTIFICATES,
     UTC,
+    VIRTUAL_MFA_DEVICES,
     AccessKey,
     AttachedPolicy,
     Group,
@@ -34,7 +43,10 @@ from ..inventory import (
     ServerCertificate,
     User,
 )
-from .errors import ErrorLog, error_code
+from ..secrets import redact
+from .errors import ErrorLog, error_code, make_unread
+
+READ_ERRORS = (ClientError, BotoCoreError)  # what a read can fail with; recorded, never raised
 
 ROOT_ROW = "<root_account>"
 REPORT_POLL_SECONDS = (0.2, 0.5, 1, 2, 4, 8, 8, 8, 8, 8)  # bounded: about 48 s in all
@@ -90,32 +102,35 @@ def fetch_credential_report(iam: Any, errors: ErrorLog, sleep: Callable[[float],
     """Generate (if needed) and fetch the credential report, with bounded polling.
 
     AWS regenerates a report at most every 4 hours; ``GenerateCredentialReport`` may answer ``LimitExceeded``, in which
-    case the existing report is used. Returns ``{"rows": {...}, "generated": datetime}`` or None (error logged).
+    case the existing report is used. Returns ``{"rows": {...}, "generated": datetime}`` or None (the error logged
+    and the credential report recorded as unread).
     """
     for delay in (0.0,) + REPORT_POLL_SECONDS:
         if delay:
             sleep(delay)
         try:
             state = iam.generate_credential_report().get("State")
-        except ClientError as exc:
+        except READ_ERRORS as exc:
             if error_code(exc) != "LimitExceeded":
-                errors.add("iam", "GenerateCredentialReport", exc)
+                errors.unread(CREDENTIAL_REPORT, "iam", "GenerateCredentialReport", exc)
                 return None
             state = "COMPLETE"  # too many requests to generate: a report exists, fetch it
         if state != "COMPLETE":
             continue
         try:
             report = iam.get_credential_report()
-        except ClientError as exc:
+        except READ_ERRORS as exc:
             if error_code(exc) in ("ReportInProgress", "ReportNotPresent", "ReportExpired"):
                 continue
-            errors.add("iam", "GetCredentialReport", exc)
+            errors.unread(CREDENTIAL_REPORT, "iam", "GetCredentialReport", exc)
             return None
         generated = report.get("GeneratedTime")
         if isinstance(generated, dt.datetime):
             generated = generated.astimezone(UTC)
         return {"rows": parse_credential_report(report["Content"]), "generated": generated}
     errors.add_message("iam", "GetCredentialReport", "the credential report was still being generated after ~50 s")
+    errors.add_unread(make_unread(CREDENTIAL_REPORT, "iam", "GetCredentialReport", "ReportInProgress",
+                                  advice="IAM was still generating the report after about 50 s: run again later"))
     return None
 
 
@@ -130,12 +145,46 @@ def decode_document(doc: Any) -> Any:
     return doc
 
 
+def redact_document(doc: Any) -> Any:
+    """``doc`` with anything shaped like a secret masked: its JSON text through ``redact``, parsed back."""
+    if doc is None:
+        return None
+    if isinstance(doc, str):
+        return redact(doc)
+    try:
+        text = json.dumps(doc, ensure_ascii=False, sort_keys=False)
+    except (TypeError, ValueError):
+        return doc
+    masked = redact(text)
+    if masked == text:
+        return doc
+    try:
+        return json.loads(masked)
+    except ValueError:  # a mask swallowed JSON punctuation: mask each string on its own instead
+        return _redact_strings(doc)
+
+
+def _redact_strings(value: Any) -> Any:
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, list):
+        return [_redact_strings(v) for v in value]
+    if isinstance(value, dict):
+        return {redact(str(k)): _redact_strings(v) for k, v in value.items()}
+    return value
+
+
+def clean_document(doc: Any) -> Any:
+    """A policy document as the inventory keeps it: decoded (see ``decode_document``) and redacted."""
+    return redact_document(decode_document(doc))
+
+
 def _attached(items: List[dict]) -> tuple:
     return tuple(AttachedPolicy(arn=p["PolicyArn"], name=p["PolicyName"]) for p in items or [])
 
 
 def _inline(items: List[dict]) -> tuple:
-    return tuple(InlinePolicy(name=p["PolicyName"], document=decode_document(p["PolicyDocument"])) for p in items or [])
+    return tuple(InlinePolicy(name=p["PolicyName"], document=clean_document(p["PolicyDocument"])) for p in items or [])
 
 
 def _boundary(entity: dict) -> Optional[str]:
@@ -151,27 +200,33 @@ def fetch_authorization_details(iam: Any, errors: ErrorLog) -> Optional[dict]:
         for page in paginator.paginate(PaginationConfig={"PageSize": 1000}):
             for key in merged:
                 merged[key].extend(page.get(key, []))
-    except ClientError as exc:
-        errors.add("iam", "GetAccountAuthorizationDetails", exc)
+    except READ_ERRORS as exc:
+        errors.unread(AUTHORIZATION_DETAILS, "iam", "GetAccountAuthorizationDetails", exc)
         return None
     return merged
 
 
-def _paginate(iam: Any, operation: str, key: str, errors: ErrorLog, **params: Any) -> Optional[list]:
+def _paginate(iam: Any, operation: str, key: str, errors: ErrorLog, source: str, **params: Any) -> Optional[list]:
+    """Every item of every page; None (and ``source`` recorded as unread) when any page fails."""
     try:
         items: list = []
         for page in iam.get_paginator(operation).paginate(**params):
             items.extend(page.get(key, []))
         return items
-    except ClientError as exc:
-        errors.add("iam", "".join(p.title() for p in operation.split("_")), exc)
+    except READ_ERRORS as exc:
+        errors.unread(source, "iam", _operation_name(iam, operation), exc)
         return None
+
+
+def _operation_name(client: Any, method: str) -> str:
+    """``list_virtual_mfa_devices`` -> ``ListVirtualMFADevices`` (the API's own spelling, from the client's model)."""
+    return client.meta.method_to_api_mapping.get(method, method)
 
 
 def _default_document(policy: dict) -> Any:
     for version in policy.get("PolicyVersionList", []):
         if version.get("IsDefaultVersion"):
-            return decode_document(version.get("Document"))
+            return clean_document(version.get("Document"))
     return None
 
 
@@ -186,8 +241,8 @@ def collect_iam(factory: Any, account_id: str, partition: str, errors: ErrorLog)
 
     try:
         out["account_summary"] = dict(iam.get_account_summary()["SummaryMap"])
-    except ClientError as exc:
-        errors.add("iam", "GetAccountSummary", exc)
+    except READ_ERRORS as exc:
+        errors.unread(ACCOUNT_SUMMARY, "iam", "GetAccountSummary", exc)
         out["account_summary"] = None
 
     try:
@@ -204,16 +259,17 @@ def collect_iam(factory: Any, account_id: str, partition: str, errors: ErrorLog)
             password_reuse_prevention=p.get("PasswordReusePrevention"),
             hard_expiry=bool(p.get("HardExpiry")),
         )
-    except ClientError as exc:
+    except READ_ERRORS as exc:
         if error_code(exc) != "NoSuchEntity":  # NoSuchEntity: no password policy is set, a fact
-            errors.add("iam", "GetAccountPasswordPolicy", exc)
+            errors.unread(PASSWORD_POLICY, "iam", "GetAccountPasswordPolicy", exc)
         out["password_policy"] = None
 
     # MaxItems defaults to 100 for ListVirtualMFADevices; ask for the maximum (1,000) so pages stay few per account.
     virtual = _paginate(
-        iam, "list_virtual_mfa_devices", "VirtualMFADevices", errors,
+        iam, "list_virtual_mfa_devices", "VirtualMFADevices", errors, VIRTUAL_MFA_DEVICES,
         AssignmentStatus="Assigned", PaginationConfig={"PageSize": 1000},
     )
+    virtual_known = virtual is not None
     virtual_by_user: Dict[str, List[MfaDevice]] = {}
     for device in virtual or []:
         user_arn = (device.get("User") or {}).get("Arn")
@@ -227,11 +283,18 @@ def collect_iam(factory: Any, account_id: str, partition: str, errors: ErrorLog)
             )
 
     root_arn = f"arn:{partition}:iam::{account_id}:root"
-    out["root"] = _root(rows.get(ROOT_ROW), out["account_summary"], virtual_by_user.get(root_arn, []), root_arn)
+    root_virtual = virtual_by_user.get(root_arn, []) if virtual_known else None
+    out["root"] = _root(rows.get(ROOT_ROW), out["account_summary"], root_virtual, root_arn)
 
     details = fetch_authorization_details(iam, errors)
+    for name in ("users", "groups", "roles", "policies"):
+        out[name] = None  # unread unless the details below were read
     if details is not None:
-        out["users"] = tuple(_user(u, rows.get(u["UserName"]), virtual_by_user) for u in details["UserDetailList"])
+        out["users"] = tuple(
+            _user(u, rows.get(u["UserName"]), virtual_by_user, report_read=report is not None,
+                  virtual_known=virtual_known)
+            for u in details["UserDetailList"]
+        )
         out["groups"] = tuple(
             Group(
                 name=g["GroupName"],
@@ -250,7 +313,7 @@ def collect_iam(factory: Any, account_id: str, partition: str, errors: ErrorLog)
                 id=r["RoleId"],
                 path=r.get("Path", "/"),
                 created=_aware(r.get("CreateDate")),
-                trust_policy=decode_document(r.get("AssumeRolePolicyDocument")),
+                trust_policy=clean_document(r.get("AssumeRolePolicyDocument")),
                 attached_policies=_attached(r.get("AttachedManagedPolicies")),
                 inline_policies=_inline(r.get("RolePolicyList")),
                 permissions_boundary=_boundary(r),
@@ -271,15 +334,15 @@ def collect_iam(factory: Any, account_id: str, partition: str, errors: ErrorLog)
             )
             for p in details["Policies"]
         )
-    certs = _paginate(iam, "list_server_certificates", "ServerCertificateMetadataList", errors)
-    out["server_certificates"] = tuple(
+    certs = _paginate(iam, "list_server_certificates", "ServerCertificateMetadataList", errors, SERVER_CERTIFICATES)
+    out["server_certificates"] = None if certs is None else tuple(
         ServerCertificate(
             name=c["ServerCertificateName"],
             arn=c["Arn"],
             expiration=_aware(c.get("Expiration")),
             uploaded=_aware(c.get("UploadDate")),
         )
-        for c in certs or []
+        for c in certs
     )
     return out
 
@@ -290,54 +353,76 @@ def _aware(value: Any) -> Optional[dt.datetime]:
     return None
 
 
-def _root(row: Optional[dict], summary: Optional[dict], virtual: List[MfaDevice], arn: str) -> Optional[Root]:
-    """Root facts from its credential-report row; from the account summary when the row is not there."""
+def _root(row: Optional[dict], summary: Optional[dict], virtual: Optional[List[MfaDevice]], arn: str) -> Optional[Root]:
+    """Root facts from its credential-report row; from the account summary when the row is not there.
+
+    ``virtual`` is root's virtual MFA devices, None when the list could not be read. A fact no source told is None:
+    the summary says whether root has access keys (active or not), not which are active.
+    """
     if row is not None:
+        mfa_active = _bool(row.get("mfa_active"))
         return Root(
             arn=arn,
-            mfa_active=_bool(row.get("mfa_active")),
-            mfa_devices=tuple(virtual),
+            mfa_active=mfa_active,
+            mfa_devices=_devices(mfa_active, virtual),
             access_keys=access_keys_from_row(row),
             password_enabled=_bool(row.get("password_enabled")),
             password_last_used=parse_report_time(row.get("password_last_used")),
             source="credential_report",
         )
     if summary is not None and "AccountMFAEnabled" in summary:
-        keys = ()
-        if summary.get("AccountAccessKeysPresent"):
-            keys = (AccessKey(slot=1, active=True, last_rotated=None, last_used=None),)
+        mfa_active = bool(summary.get("AccountMFAEnabled"))
+        present = summary.get("AccountAccessKeysPresent")
         return Root(
             arn=arn,
-            mfa_active=bool(summary.get("AccountMFAEnabled")),
-            mfa_devices=tuple(virtual),
-            access_keys=keys,
+            mfa_active=mfa_active,
+            mfa_devices=_devices(mfa_active, virtual),
+            access_keys=() if present == 0 else None,
+            password_enabled=None,
+            password_last_used=None,
             source="account_summary",
         )
     return None
 
 
-def _user(detail: dict, row: Optional[dict], virtual_by_user: Dict[str, List[MfaDevice]]) -> User:
+def _devices(mfa_active: Optional[bool], virtual: Optional[List[MfaDevice]]) -> Optional[tuple]:
+    """The MFA devices: the virtual ones listed, plus one standing for hardware or FIDO when MFA is on without a
+    virtual device. None when that cannot be told (MFA state unknown, or on and the virtual list unread)."""
+    if mfa_active is False:
+        return ()
+    if virtual is None or mfa_active is None:
+        return tuple(virtual) if virtual else None
+    if not virtual:
+        return (MfaDevice(serial="(hardware or FIDO device)", virtual=False),)
+    return tuple(virtual)
+
+
+def _user(detail: dict, row: Optional[dict], virtual_by_user: Dict[str, List[MfaDevice]], report_read: bool = True,
+          virtual_known: bool = True) -> User:
     arn = detail["Arn"]
-    virtual = virtual_by_user.get(arn, [])
-    mfa_active = _bool(row.get("mfa_active")) if row else bool(virtual)
-    devices = tuple(virtual)
-    if mfa_active and not virtual:
-        devices = (MfaDevice(serial="(hardware or FIDO device)", virtual=False),)
+    virtual = virtual_by_user.get(arn, []) if virtual_known else None
+    if row is not None:
+        mfa_active = _bool(row.get("mfa_active"))
+    else:  # not in the report (or no report): a listed virtual device is the one thing known
+        mfa_active = True if virtual else None
+    devices = _devices(mfa_active, virtual)
+    if row is None and devices is not None and virtual:
+        devices = None  # a virtual device is known, a hardware one would not be: the list is not complete
     return User(
         name=detail["UserName"],
         arn=arn,
         id=detail["UserId"],
         path=detail.get("Path", "/"),
         created=_aware(detail.get("CreateDate")),
-        password_enabled=bool(row and _bool(row.get("password_enabled"))),
+        password_enabled=_bool(row.get("password_enabled")) if row else None,
         password_last_used=parse_report_time(row.get("password_last_used")) if row else None,
         password_last_changed=parse_report_time(row.get("password_last_changed")) if row else None,
-        mfa_active=bool(mfa_active),
+        mfa_active=mfa_active,
         mfa_devices=devices,
-        access_keys=access_keys_from_row(row) if row else (),
+        access_keys=access_keys_from_row(row) if row else None,
         groups=tuple(detail.get("GroupList", [])),
         attached_policies=_attached(detail.get("AttachedManagedPolicies")),
         inline_policies=_inline(detail.get("UserPolicyList")),
         permissions_boundary=_boundary(detail),
-        in_credential_report=row is not None,
+        in_credential_report=(row is not None) if report_read else None,
     )

@@ -13,10 +13,15 @@ from __future__ import annotations
 import json
 from typing import Any, List
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
-from ..inventory import ORG_MEMBER, ORG_NONE, ORG_UNAVAILABLE, OrgAccount, Organization, OrgUnit, Scp
-from .errors import ErrorLog, error_code
+from ..inventory import ORG_MEMBER, ORG_NONE, ORG_UNAVAILABLE, ORGANIZATION, OrgAccount, Organization, OrgUnit, Scp
+from .errors import ACCESS_DENIED, ErrorLog, error_code, make_unread, permission_for
+from .iam import redact_document
+
+READ_ERRORS = (ClientError, BotoCoreError)
+READER_HINT = ("SCPs can be read only from the management account or a delegated administrator: "
+               "set organization_reader for this account")
 
 SCP = "SERVICE_CONTROL_POLICY"
 
@@ -32,12 +37,11 @@ def collect_organization(factory: Any, account_id: str, errors: ErrorLog, own_se
     org = factory.client("organizations", "us-east-1")
     try:
         description = org.describe_organization()["Organization"]
-    except ClientError as exc:
+    except READ_ERRORS as exc:
         code = error_code(exc)
         if code == "AWSOrganizationsNotInUseException" and own_session:
             return Organization(status=ORG_NONE, reason="AWS says the account is not a member of an organization")
-        errors.add("organizations", "DescribeOrganization", exc)
-        return Organization(status=ORG_UNAVAILABLE, reason=f"DescribeOrganization: {code}")
+        return Organization(status=ORG_UNAVAILABLE, reason=_unread(errors, "DescribeOrganization", exc))
     base = dict(id=description["Id"], management_account_id=description.get("MasterAccountId"))
     try:
         roots = _pages(org, "list_roots", "Roots")
@@ -69,6 +73,7 @@ def collect_organization(factory: Any, account_id: str, errors: ErrorLog, own_se
                 content = json.loads(content)
             except ValueError:
                 pass  # kept as text: the policy engine reports it as malformed, naming the policy
+            content = redact_document(content)
             targets = _pages(org, "list_targets_for_policy", "Targets", PolicyId=summary["Id"])
             scps.append(
                 Scp(
@@ -80,21 +85,16 @@ def collect_organization(factory: Any, account_id: str, errors: ErrorLog, own_se
                     targets=tuple(sorted(t["TargetId"] for t in targets)),
                 )
             )
-    except ClientError as exc:
-        errors.add("organizations", exc.operation_name, exc)
-        hint = ""
-        if error_code(exc) in ("AccessDeniedException", "AccessDenied"):
-            hint = (
-                "; SCPs can be read only from the management account or a delegated administrator: "
-                "set organization_reader for this account"
-            )
-        return Organization(status=ORG_UNAVAILABLE, reason=f"{exc.operation_name}: {error_code(exc)}{hint}", **base)
+    except READ_ERRORS as exc:
+        operation = getattr(exc, "operation_name", None) or "ListRoots"
+        return Organization(status=ORG_UNAVAILABLE, reason=_unread(errors, operation, exc), **base)
     if account_id not in {a.id for a in accounts}:
-        return Organization(
-            status=ORG_UNAVAILABLE,
-            reason=f"account {account_id} is not in the organization {base['id']} read through the organization reader",
-            **base,
-        )
+        gap = make_unread(ORGANIZATION, "organizations", "ListAccountsForParent", "AccountNotInOrganization",
+                          advice=f"account {account_id} is not in the organization {base['id']} read through the "
+                                 "organization reader: set organization_reader to a reader of its organization")
+        errors.add_message("organizations", "ListAccountsForParent", str(gap))
+        errors.add_unread(gap)
+        return Organization(status=ORG_UNAVAILABLE, reason=str(gap), **base)
     return Organization(
         status=ORG_MEMBER,
         root_ids=tuple(r["Id"] for r in roots),
@@ -104,3 +104,13 @@ def collect_organization(factory: Any, account_id: str, errors: ErrorLog, own_se
         scps_enabled=scps_enabled,
         **base,
     )
+
+
+def _unread(errors: ErrorLog, operation: str, exc: BaseException) -> str:
+    """Record the organization as unread because ``operation`` failed; returns the one-line reason."""
+    errors.add("organizations", operation, exc)
+    code = error_code(exc)
+    advice = f"grant {permission_for('organizations', operation)}; {READER_HINT}" if code in ACCESS_DENIED else None
+    gap = make_unread(ORGANIZATION, "organizations", operation, code, advice=advice)
+    errors.add_unread(gap)
+    return str(gap)

@@ -11,16 +11,17 @@ Bucket calls go to the bucket's region. ``ListBuckets`` returns ``BucketRegion``
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, List, Optional
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
-from ..inventory import Bucket, Grant, PublicAccessBlock
+from ..inventory import ACCOUNT_PUBLIC_ACCESS_BLOCK, BUCKET_LIST, Bucket, Grant, PublicAccessBlock, Unread
 from .errors import ErrorLog, error_code
-from .iam import _aware, decode_document
+from .iam import _aware, clean_document
 
 ALL_USERS = "http://acs.amazonaws.com/groups/global/AllUsers"
 AUTHENTICATED_USERS = "http://acs.amazonaws.com/groups/global/AuthenticatedUsers"
+READ_ERRORS = (ClientError, BotoCoreError)
 
 
 def _pab(config: dict) -> PublicAccessBlock:
@@ -32,72 +33,72 @@ def _pab(config: dict) -> PublicAccessBlock:
     )
 
 
-def _region(factory: Any, listed: dict, errors: ErrorLog) -> str:
+def _region(factory: Any, listed: dict, errors: ErrorLog, gaps: List[Unread]) -> Optional[str]:
     region = listed.get("BucketRegion")
     if region:
         return region
     try:
         constraint = factory.client("s3").get_bucket_location(Bucket=listed["Name"]).get("LocationConstraint")
-    except ClientError as exc:
-        errors.add("s3", "GetBucketLocation", exc)
-        return factory.default_region
+    except READ_ERRORS as exc:
+        gaps.append(errors.unread("region", "s3", "GetBucketLocation", exc, account_wide=False))
+        return None
     return {None: "us-east-1", "": "us-east-1", "EU": "eu-west-1"}.get(constraint, constraint)
 
 
 def _bucket(factory: Any, listed: dict, partition: str, errors: ErrorLog) -> Bucket:
+    """One bucket's facts; each call that fails leaves its field None and a record in ``Bucket.unread``."""
     name = listed["Name"]
-    region = _region(factory, listed, errors)
-    s3 = factory.client("s3", region)
-    problems: list = []
+    gaps: List[Unread] = []
+    region = _region(factory, listed, errors, gaps)
+    s3 = factory.client("s3", region)  # unknown region: the default one (S3 redirects a wrong-region call)
 
-    def optional(operation: str, call: Any, absent: str) -> Any:
-        """The call's result; None when AWS says the thing is not set (``absent``) or on error (recorded)."""
+    def optional(field: str, operation: str, call: Any, absent: str) -> Any:
+        """The call's result; None when AWS says the thing is not set (``absent``, a fact) or on error (recorded)."""
         try:
             return call()
-        except ClientError as exc:
+        except READ_ERRORS as exc:
             if error_code(exc) != absent:
-                errors.add("s3", operation, exc)
-                problems.append(f"{operation}: {error_code(exc)}")
+                gaps.append(errors.unread(field, "s3", operation, exc, account_wide=False))
             return None
 
-    policy = optional("GetBucketPolicy", lambda: decode_document(s3.get_bucket_policy(Bucket=name)["Policy"]),
-                      "NoSuchBucketPolicy")
-    config = optional("GetPublicAccessBlock",
+    policy = optional("policy", "GetBucketPolicy",
+                      lambda: clean_document(s3.get_bucket_policy(Bucket=name)["Policy"]), "NoSuchBucketPolicy")
+    config = optional("public_access_block", "GetPublicAccessBlock",
                       lambda: s3.get_public_access_block(Bucket=name)["PublicAccessBlockConfiguration"],
                       "NoSuchPublicAccessBlockConfiguration")
-    pab = _pab(config) if config is not None else None
-    grants = []
-    try:
-        for grant in s3.get_bucket_acl(Bucket=name).get("Grants", []):
+    acl = optional("acl_grants", "GetBucketAcl", lambda: s3.get_bucket_acl(Bucket=name), "")
+    grants = None
+    if acl is not None:
+        grants = []
+        for grant in acl.get("Grants", []):
             grantee = grant.get("Grantee", {})
             who = grantee.get("URI") or grantee.get("ID") or grantee.get("EmailAddress") or ""
-            grants.append(Grant(grantee_type=grantee.get("Type", ""), permission=grant.get("Permission", ""), grantee=who))
-    except ClientError as exc:
-        errors.add("s3", "GetBucketAcl", exc)
-        problems.append(f"GetBucketAcl: {error_code(exc)}")
+            grants.append(Grant(grantee_type=grantee.get("Type", ""), permission=grant.get("Permission", ""),
+                                grantee=who))
     return Bucket(
         name=name,
         arn=f"arn:{partition}:s3:::{name}",
         region=region,
         created=_aware(listed.get("CreationDate")),
         policy=policy,
-        public_access_block=pab,
-        acl_grants=tuple(grants),
-        errors=tuple(problems),
+        public_access_block=_pab(config) if config is not None else None,
+        acl_grants=tuple(grants) if grants is not None else None,
+        unread=tuple(gaps),
     )
 
 
 def collect_s3(factory: Any, account_id: str, partition: str, errors: ErrorLog, workers: int = 8) -> dict:
-    out: dict = {"buckets": (), "account_public_access_block": None}
+    """The account's public-access block and every bucket; ``buckets`` is None when they could not be listed."""
+    out: dict = {"buckets": None, "account_public_access_block": None}
     try:
         out["account_public_access_block"] = _pab(
             factory.client("s3control").get_public_access_block(AccountId=account_id)["PublicAccessBlockConfiguration"]
         )
-    except ClientError as exc:
+    except READ_ERRORS as exc:
         if error_code(exc) == "NoSuchPublicAccessBlockConfiguration":
-            out["account_public_access_block"] = PublicAccessBlock()  # not set: every setting is off
+            out["account_public_access_block"] = PublicAccessBlock()  # not set: every setting is off, a fact
         else:
-            errors.add("s3control", "GetPublicAccessBlock", exc)
+            errors.unread(ACCOUNT_PUBLIC_ACCESS_BLOCK, "s3control", "GetPublicAccessBlock", exc)
     try:
         s3 = factory.client("s3")
         listed: list = []
@@ -106,8 +107,8 @@ def collect_s3(factory: Any, account_id: str, partition: str, errors: ErrorLog, 
                 listed.extend(page.get("Buckets", []))
         else:
             listed = s3.list_buckets().get("Buckets", [])
-    except ClientError as exc:
-        errors.add("s3", "ListBuckets", exc)
+    except READ_ERRORS as exc:
+        errors.unread(BUCKET_LIST, "s3", "ListBuckets", exc)
         return out
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         buckets = list(pool.map(lambda b: _bucket(factory, b, partition, errors), listed))
