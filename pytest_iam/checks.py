@@ -14,54 +14,50 @@ Python (``predicate: name``) for what a filter cannot say. Checks know the Inven
 
 from __future__ import annotations
 
+import _string  # type: ignore[import-not-found]  # the standard library's own format-field splitter
 import datetime as dt
-import difflib
 import functools
 import re
 import string
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Tuple
+from typing import Any, Callable, Dict, FrozenSet, Iterable, List, Mapping, Optional, Tuple
 
 import jmespath
 
+from . import fields as declared
+from .findings import (ERROR, FAIL, PASS, WAIVED, CheckDefinitionError, CheckError, Finding, declared_reads, did_you_mean,
+                       plural, readable, unread_text)
 from .inventory import Inventory, now
+from .predicates import BUILTIN_PREDICATES
 from .resources import RESOURCE_TYPES, ResourceUnavailable
 from .schemas import validate
 
+__all__ = [
+    "PASS", "FAIL", "WAIVED", "ERROR", "SEVERITIES", "Check", "CheckDefinitionError", "CheckError", "CheckResult",
+    "Finding", "Library", "Parameter", "parse_check", "predicates", "register_predicates", "run_check",
+]
+
 SEVERITIES = ("critical", "high", "medium", "low", "info")
-PASS, FAIL, WAIVED, ERROR = "pass", "fail", "waived", "error"
-
-
-class CheckDefinitionError(Exception):
-    """A check file that cannot be used (message: file, place, what is wrong)."""
-
-
-class CheckError(Exception):
-    """A check that cannot be evaluated against this inventory (missing facts, bad policy): an error finding."""
+ALL_FIELDS = None  # what a condition reads when it cannot be narrowed down: every field of the view
 
 
 # --- results ---------------------------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
-class Finding:
-    """One resource's result for one check."""
-
-    check: str
-    resource: str  # an ARN
-    label: str  # a short human name
-    status: str  # pass / fail / waived / error
-    reason: str = ""
-
-
-@dataclass(frozen=True)
 class CheckResult:
+    """Every finding of one check on one account, and why nothing was judged when nothing was.
+
+    ``outcome`` is ``fail`` when any finding failed, else ``error`` when any could not be evaluated, else ``pass``.
+    """
+
     check: "Check"
     account: str
     account_id: str
     params: Mapping[str, Any]
     findings: Tuple[Finding, ...]
+    why_empty: Optional[str] = None
 
     def by_status(self, status: str) -> Tuple[Finding, ...]:
         return tuple(f for f in self.findings if f.status == status)
@@ -79,8 +75,24 @@ class CheckResult:
         return self.by_status(WAIVED)
 
     @property
+    def outcome(self) -> str:
+        """``"fail"`` (something judged is wrong), ``"error"`` (something could not be judged) or ``"pass"``."""
+        if self.failed:
+            return FAIL
+        if self.errors:
+            return ERROR
+        return PASS
+
+    @property
     def passed(self) -> bool:
-        return not self.failed and not self.errors
+        return self.outcome == PASS
+
+    @property
+    def nothing_to_evaluate(self) -> Optional[str]:
+        """None, or why no resource was in the check's scope ("the account has no IAM users", "none of the 12 users
+        matched select (password_enabled eq true)"). Also set when the check declares an empty scope non-compliant:
+        then the result carries one failing finding on the account as well."""
+        return self.why_empty
 
     @property
     def evaluated(self) -> int:
@@ -94,22 +106,27 @@ class CheckResult:
         return self.passed
 
     def summary(self) -> str:
-        parts = [f"{len(self.failed)} failed", f"{self.evaluated} evaluated"]
+        parts = [f"{len(self.failed)} failed"]
         if self.errors:
-            parts.insert(1, f"{len(self.errors)} errors")
+            parts.append(plural(len(self.errors), "error"))
+        parts.append(f"{self.evaluated} evaluated")
         if self.waived:
             parts.append(f"{len(self.waived)} waived")
-        return f"{self.check.id} on {self.account} ({self.account_id}): " + ", ".join(parts)
+        line = f"{self.check.id} on {self.account} ({self.account_id}): " + ", ".join(parts)
+        if self.why_empty:
+            line += f"; nothing to evaluate: {self.why_empty}"
+        return line
 
     def table(self, limit: int = 50) -> str:
-        """The failing resources with the reason for each, as an aligned text table."""
+        """The summary, then one line per failing, unevaluable or waived finding with its reason."""
         rows = [f for f in self.findings if f.status in (FAIL, ERROR, WAIVED)]
         lines = [self.summary()]
         if not rows:
             return lines[0]
         width = min(max(len(f.label) for f in rows), 60)
         for f in rows[:limit]:
-            lines.append(f"  {f.status.upper():<6} {f.label:<{width}}  {f.reason}")
+            reason = " ".join(f.reason.split())
+            lines.append(f"  {f.status.upper():<6} {f.label:<{width}}  {reason}")
         if len(rows) > limit:
             lines.append(f"  ... and {len(rows) - limit} more")
         return "\n".join(lines)
@@ -144,6 +161,8 @@ class Check:
     select: Tuple[Any, ...] = ()
     require: Tuple[Any, ...] = ()
     source: str = "<built-in>"
+    empty_scope_fails: Optional[str] = None  # the reason an empty scope is itself non-compliant (a template: {why})
+    reads: Optional[Tuple[Tuple[Any, ...], Tuple[Any, ...]]] = field(default=None, compare=False, repr=False)
 
     def frameworks_text(self) -> str:
         return "; ".join(f"{name} {', '.join(ids)}" for name, ids in sorted(self.frameworks.items()))
@@ -154,9 +173,10 @@ class Check:
         known = {p.name: p for p in self.parameters}
         unknown = sorted(set(given) - set(known))
         if unknown:
+            hint = did_you_mean(unknown[0], known)
             raise CheckDefinitionError(
                 f"{where or self.id}: unknown parameter {unknown[0]!r} for check {self.id} "
-                f"(known: {', '.join(sorted(known)) or 'none'})"
+                f"(known: {', '.join(sorted(known)) or 'none'})" + (f"; {hint}" if hint else "")
             )
         out = {}
         for name, param in known.items():
@@ -215,47 +235,109 @@ def parse_check(data: Any, source: str) -> Check:
         select=tuple(data.get("select") or ()),
         require=tuple(data.get("require") or ()),
         source=source,
+        empty_scope_fails=(data.get("empty_scope") or {}).get("fail"),
     )
-    if check.resource not in RESOURCE_TYPES:
-        raise CheckDefinitionError(
-            f"{source}: resource: unknown resource type {check.resource!r} (known: {', '.join(sorted(RESOURCE_TYPES))})"
-        )
+    if check.resource not in RESOURCE_TYPES or check.resource not in declared.RESOURCE_TYPES:
+        known = sorted(declared.RESOURCE_TYPES)
+        hint = did_you_mean(check.resource, known) or f"known: {', '.join(known)}"
+        raise CheckDefinitionError(f"{source}: resource: unknown resource type {check.resource!r}; {hint}")
     check.resolve_params({}, where=source)  # defaults must match their own types
     for index, condition in enumerate(check.require):
         _lint(condition, f"{source}: require[{index}]", check)
     for index, condition in enumerate(check.select):
         _lint(condition, f"{source}: select[{index}]", check)
-    return check
+    if check.empty_scope_fails is not None:
+        _lint_template(check.empty_scope_fails, f"{source}: empty_scope.fail", {"why"}, None)
+    return replace(check, reads=check_reads(check))
 
 
 def _lint(condition: Mapping[str, Any], where: str, check: Check) -> None:
-    """Compile JMESPath keys and regexes, resolve predicate names and parameter references now, not at run time."""
+    """Compile JMESPath keys against the declared fields, resolve predicate names, parameter references and reason
+    templates now, not at run time."""
     names = {p.name for p in check.parameters}
+    rtype = declared.resource_type(check.resource)
     for combinator in ("and", "or", "not"):
         if combinator in condition:
             for i, sub in enumerate(condition[combinator]):
                 _lint(sub, f"{where}.{combinator}[{i}]", check)
+            _lint_reason(condition, where, check, extra=())
             return
     if "predicate" in condition:
-        if condition["predicate"] not in predicates():
+        name = condition["predicate"]
+        known = predicates()
+        if name not in known:
+            hint = did_you_mean(name, known)
+            raise CheckDefinitionError(f"{where}.predicate: unknown predicate {name!r} "
+                                       f"(known: {', '.join(sorted(known))})" + (f"; {hint}" if hint else ""))
+        fields_read = declared_reads(known[name])
+        missing = [f for f in fields_read or () if rtype.field(f) is None]
+        if missing:
             raise CheckDefinitionError(
-                f"{where}.predicate: unknown predicate {condition['predicate']!r} "
-                f"(known: {', '.join(sorted(predicates()))})"
+                f"{where}.predicate: predicate {name!r} reads {', '.join(repr(m) for m in missing)}, which "
+                f"{rtype.plural} do not have; it does not apply to resource type {rtype.name}"
             )
+        _lint_reason(condition, where, check, extra=("actual",))
     if "key" in condition:
         try:
-            compile_key(condition["key"])
+            parsed = compile_key(condition["key"])
         except jmespath.exceptions.JMESPathError as exc:
             first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             raise CheckDefinitionError(f"{where}.key: not a JMESPath expression ({first}): {condition['key']!r}") from None
+        try:
+            key_reads(parsed.parsed, rtype)
+        except _KeyProblem as exc:
+            raise CheckDefinitionError(f"{where}.key: {condition['key']!r}: {exc}") from None
+        _lint_reason(condition, where, check, extra=("actual", "age") if condition.get("value_type") == "age"
+                     else ("actual",))
     for ref in _param_refs(condition):
         if ref not in names:
-            raise CheckDefinitionError(f"{where}: refers to unknown parameter {ref!r}")
+            hint = did_you_mean(ref, names)
+            raise CheckDefinitionError(f"{where}: refers to unknown parameter {ref!r} "
+                                       f"(known: {', '.join(sorted(names)) or 'none'})" + (f"; {hint}" if hint else ""))
     if condition.get("op") == "regex":
         try:
             re.compile(str(condition.get("value")))
         except re.error as exc:
             raise CheckDefinitionError(f"{where}.value: bad regular expression: {exc}") from None
+
+
+def _lint_reason(condition: Mapping[str, Any], where: str, check: Check, extra: Tuple[str, ...]) -> None:
+    if "reason" in condition:
+        _lint_template(condition["reason"], f"{where}.reason", {p.name for p in check.parameters} | set(extra),
+                       declared.resource_type(check.resource))
+
+
+def _lint_template(template: str, where: str, names: set, rtype: Optional[declared.ResourceType]) -> None:
+    """Every ``{name}`` of a reason must be a field of the resource type, a parameter, or one of ``names``."""
+    try:
+        parts = list(string.Formatter().parse(template))
+    except ValueError as exc:
+        raise CheckDefinitionError(f"{where}: not a valid reason template ({exc}): {template!r}") from None
+    known = set(names) | set(rtype.names if rtype else ())
+    for _text, field_name, _spec, _conversion in parts:
+        if field_name is None:
+            continue
+        if field_name == "" or field_name.isdigit():
+            raise CheckDefinitionError(f"{where}: '{{{field_name}}}' names nothing; write a field or parameter name")
+        first, rest = _string.formatter_field_name_split(field_name)
+        if first not in known:
+            what = f"a field of {rtype.plural} or a parameter" if rtype else "a name this text may use"
+            specials = sorted(n for n in names if n in ("actual", "age", "why"))
+            hint = did_you_mean(first, known) or (
+                f"{', '.join(repr(n) for n in specials)} may be used too" if specials and rtype else
+                f"it may use {', '.join(repr(n) for n in specials)}" if specials else "")
+            raise CheckDefinitionError(f"{where}: {{{field_name}}} is not {what}" + (f"; {hint}" if hint else ""))
+        if rtype is None or first in names:
+            continue
+        shape = _shape_of(rtype.field(first), first)
+        for is_attr, part in rest:
+            if is_attr:
+                raise CheckDefinitionError(
+                    f"{where}: {{{field_name}}}: write {first}[{part}] to read {part!r}, not {first}.{part}")
+            try:
+                shape = _index_shape(shape, part)
+            except _KeyProblem as exc:
+                raise CheckDefinitionError(f"{where}: {{{field_name}}}: {exc}") from None
 
 
 def _param_refs(node: Any) -> Iterable[str]:
@@ -268,6 +350,172 @@ def _param_refs(node: Any) -> Iterable[str]:
     elif isinstance(node, list):
         for value in node:
             yield from _param_refs(value)
+
+
+# --- what a key reads ------------------------------------------------------------------------------------------------
+
+
+class _KeyProblem(Exception):
+    """A key that reads something the resource view does not have."""
+
+
+@dataclass(frozen=True)
+class _Shape:
+    """What a JMESPath expression yields, as far as the declared fields say: an object of known fields, a list, a
+    scalar, or anything (a policy document, a literal, a function's result)."""
+
+    kind: str  # object / list / scalar / any
+    path: str = ""
+    fields: Tuple[declared.Field, ...] = ()
+    item: Optional["_Shape"] = None
+    type: str = ""
+    root: bool = False
+
+
+ANY = _Shape("any")
+
+
+def _shape_of(f: Optional[declared.Field], path: str) -> _Shape:
+    if f is None:
+        return ANY
+    if f.type == "object":
+        return _Shape("object", path, f.fields) if f.fields else ANY
+    if f.type == "list":
+        item = _Shape("object", path + "[]", f.fields) if f.fields else ANY
+        return _Shape("list", path, item=item)
+    if f.type == "string list":
+        return _Shape("list", path, item=_Shape("scalar", path + "[]", type="string"))
+    if f.type == "document":
+        return ANY
+    return _Shape("scalar", path, type=f.type)
+
+
+def _root_shape(rtype: declared.ResourceType) -> _Shape:
+    return _Shape("object", rtype.plural, rtype.fields, root=True)
+
+
+def _field_shape(shape: _Shape, name: str) -> _Shape:
+    if shape.kind == "any":
+        return ANY
+    if shape.kind == "object":
+        f = next((x for x in shape.fields if x.name == name), None)
+        if f is None:
+            names = [x.name for x in shape.fields]
+            hint = did_you_mean(name, names)
+            if name in ("null", "true", "false"):
+                hint = f"write `{name}` (in backquotes) for the literal"
+            raise _KeyProblem(f"{name!r} is not a field of {shape.path}" + (f"; {hint}" if hint else
+                              f" (fields: {', '.join(names)})"))
+        return _shape_of(f, name if shape.root else f"{shape.path}.{name}")
+    if shape.kind == "list":
+        raise _KeyProblem(f"{shape.path} is a list: write {shape.path}[].{name} to read {name!r} of each item")
+    raise _KeyProblem(f"{shape.path} is a {shape.type}: it has no field {name!r}")
+
+
+def _index_shape(shape: _Shape, part: Any) -> _Shape:
+    """``shape[part]`` in a reason template: an index into a list, or a field of an object."""
+    if isinstance(part, int):
+        if shape.kind == "list":
+            return shape.item or ANY
+        if shape.kind == "any":
+            return ANY
+        raise _KeyProblem(f"{shape.path} is not a list, so [{part}] reads nothing")
+    return _field_shape(shape, str(part))
+
+
+class _Reads:
+    def __init__(self) -> None:
+        self.fields: set = set()
+        self.everything = False
+
+
+def key_reads(parsed: Mapping[str, Any], rtype: declared.ResourceType) -> Optional[FrozenSet[str]]:
+    """The top-level fields a parsed JMESPath key reads (None: the whole view); raises _KeyProblem for a field or a
+    path that the resource type does not declare."""
+    reads = _Reads()
+    result = _walk(parsed, _root_shape(rtype), reads)
+    if result.root:
+        reads.everything = True
+    return None if reads.everything else frozenset(reads.fields)
+
+
+def _walk(node: Mapping[str, Any], shape: _Shape, reads: _Reads) -> _Shape:  # noqa: C901 - one case per node type
+    kind = node.get("type")
+    children = node.get("children") or []
+    if kind == "field":
+        if shape.root:
+            reads.fields.add(node["value"])
+        return _field_shape(shape, node["value"])
+    if kind in ("subexpression", "pipe"):
+        return _walk(children[1], _walk(children[0], shape, reads), reads)
+    if kind == "index_expression":
+        left = _walk(children[0], shape, reads)
+        if children[1].get("type") == "slice":
+            return left
+        return _index_shape(left, 0)
+    if kind == "flatten":
+        inner = _walk(children[0], shape, reads)
+        if inner.kind == "list" and inner.item is not None and inner.item.kind == "list":
+            return inner.item
+        return inner if inner.kind == "list" else ANY
+    if kind in ("projection", "filter_projection"):
+        left = _walk(children[0], shape, reads)
+        item = (left.item or ANY) if left.kind == "list" else ANY
+        if kind == "filter_projection":
+            _walk(children[2], item, reads)
+        right = _walk(children[1], item, reads)
+        return _Shape("list", left.path, item=right) if left.kind == "list" else ANY
+    if kind == "value_projection":
+        _walk(children[0], shape, reads)
+        return ANY
+    if kind == "function_expression":
+        lists = []
+        for child in children:
+            if child.get("type") != "expref":
+                result = _walk(child, shape, reads)
+                if result.root:
+                    reads.everything = True
+                lists.append(result)
+        item = next(((r.item or ANY) for r in lists if r.kind == "list"), ANY)
+        for child in children:
+            if child.get("type") == "expref":
+                _walk(child["children"][0], item, reads)
+        if node.get("value") in ("length", "to_number", "abs", "ceil", "floor", "sum", "avg"):
+            return _Shape("scalar", type="number")
+        if node.get("value") in ("contains", "starts_with", "ends_with", "not_null"):
+            return ANY
+        return ANY
+    if kind in ("comparator", "and_expression", "or_expression", "not_expression"):
+        for child in children:
+            _walk(child, shape, reads)
+        return _Shape("scalar", type="boolean")
+    if kind in ("current", "identity"):
+        return shape
+    if kind in ("multi_select_list", "multi_select_dict", "key_val_pair"):
+        for child in children:
+            _walk(child, shape, reads)
+        return ANY
+    return ANY  # literals, indexes, slices, exprefs outside a function
+
+
+def condition_reads(condition: Mapping[str, Any], rtype: declared.ResourceType) -> Optional[FrozenSet[str]]:
+    """The top-level fields a condition (with its sub-conditions) reads; None when it reads every field."""
+    for combinator in ("and", "or", "not"):
+        if combinator in condition:
+            out: set = set()
+            for sub in condition[combinator]:
+                sub_reads = condition_reads(sub, rtype)
+                if sub_reads is None:
+                    return None
+                out |= sub_reads
+            return frozenset(out)
+    if "predicate" in condition:
+        fn = predicates().get(condition["predicate"])
+        fields_read = declared_reads(fn) if fn is not None else None
+        return None if fields_read is None else frozenset(fields_read)
+    if "key" in condition:
+        return key_reads(compile_key(condition["key"]).parsed, rtype)
+    return frozenset()
 
 
 # --- evaluating filters ----------------------------------------------------------------------------------------------
@@ -334,6 +582,43 @@ SPECIAL_VALUES = {
     "not-empty": lambda v: bool(v),
 }
 
+_EXPECTED = {
+    "eq": "expected {}", "equal": "expected {}", "ne": "expected anything but {}", "not-equal": "expected anything but {}",
+    "gt": "expected more than {}", "greater-than": "expected more than {}", "ge": "expected at least {}",
+    "gte": "expected at least {}", "lt": "expected less than {}", "less-than": "expected less than {}",
+    "le": "expected at most {}", "lte": "expected at most {}", "in": "expected one of {}",
+    "not-in": "expected none of {}", "ni": "expected none of {}", "contains": "expected it to contain {}",
+    "not-contains": "expected it not to contain {}", "regex": "expected it to match {}",
+}
+
+
+def _default_reason(key: str, actual: Any, op: Optional[str], expected: Any) -> str:
+    """The failure text of a key condition without a ``reason``: "mfa_active is false, expected true"."""
+    if op is None and isinstance(expected, str) and expected in SPECIAL_VALUES:
+        return {
+            "absent": f"{key} is set ({readable(actual)}), expected it not to be",
+            "present": f"{key} is not set",
+            "empty": f"{key} is not empty ({readable(actual)})",
+            "not-empty": f"{key} is empty",
+        }[expected]
+    return f"{key} is {readable(actual)}, " + _EXPECTED.get(op or "eq", "expected {}").format(readable(expected))
+
+
+def describe(condition: Mapping[str, Any], params: Mapping[str, Any]) -> str:
+    """A condition in a few words, for "none of the 12 users matched select (password_enabled eq true)"."""
+    for combinator in ("and", "or"):
+        if combinator in condition:
+            return "(" + f" {combinator} ".join(describe(c, params) for c in condition[combinator]) + ")"
+    if "not" in condition:
+        return "not (" + " or ".join(describe(c, params) for c in condition["not"]) + ")"
+    if "predicate" in condition:
+        return f"predicate {condition['predicate']}"
+    value = _resolve(condition.get("value"), params)
+    if "op" not in condition and isinstance(value, str) and value in SPECIAL_VALUES:
+        return f"{condition['key']} {value}"
+    key = condition["key"] + (" age" if condition.get("value_type") == "age" else "")
+    return f"{key} {condition.get('op', 'eq')} {readable(value)}"
+
 
 @dataclass
 class Context:
@@ -342,10 +627,14 @@ class Context:
     at: dt.datetime
 
 
+def _applies(condition: Mapping[str, Any], ctx: Context) -> bool:
+    when = condition.get("when")
+    return when is None or bool(_resolve(when, ctx.params))
+
+
 def evaluate_condition(condition: Mapping[str, Any], resource: Mapping[str, Any], ctx: Context) -> Tuple[bool, str]:
     """(holds, reason-if-not) for one condition against one resource."""
-    when = condition.get("when")
-    if when is not None and not _resolve(when, ctx.params):
+    if not _applies(condition, ctx):
         return True, ""
     if "and" in condition:
         for sub in condition["and"]:
@@ -365,14 +654,14 @@ def evaluate_condition(condition: Mapping[str, Any], resource: Mapping[str, Any]
         for sub in condition["not"]:
             ok, _ = evaluate_condition(sub, resource, ctx)
             if ok:
-                return False, _reason(condition, resource, ctx, {}) or "a condition that must not hold holds"
+                return False, _reason(condition, resource, ctx, {}) or f"{describe(sub, ctx.params)} holds"
         return True, ""
     if "predicate" in condition:
         fn = predicates()[condition["predicate"]]
         args = {k: _resolve(v, ctx.params) for k, v in (condition.get("with") or {}).items()}
         why = fn(resource, ctx.inventory, ctx.params, **args)
         if why:
-            return False, why
+            return False, _reason(condition, resource, ctx, {"actual": why}) or why
         return True, ""
     actual = compile_key(condition["key"]).search(resource)
     expected = _resolve(condition.get("value"), ctx.params)
@@ -380,11 +669,12 @@ def evaluate_condition(condition: Mapping[str, Any], resource: Mapping[str, Any]
     if condition.get("value_type") == "age":
         actual = age_days(actual, ctx.at)
         extra["age"] = actual
-        if actual is None:
-            return False, _reason(condition, resource, ctx, extra) or f"{condition['key']} is unknown"
+        if actual is None:  # no timestamp: its age cannot be judged, whatever the template says about ages
+            return False, f"{condition['key']} is not set, so its age cannot be judged"
     elif condition.get("value_type") == "size":
         if actual is not None and not hasattr(actual, "__len__"):
-            raise CheckError(f"{condition['key']} is {actual!r}: value_type size needs a list, a string or a mapping")
+            raise CheckError(f"{condition['key']} is {readable(actual)}: value_type size needs a list, a string or "
+                             "a mapping")
         actual = len(actual) if actual is not None else 0
         extra["actual"] = actual
     if isinstance(expected, str) and expected in SPECIAL_VALUES and "op" not in condition:
@@ -393,9 +683,8 @@ def evaluate_condition(condition: Mapping[str, Any], resource: Mapping[str, Any]
         ok = _compare(condition.get("op", "eq"), actual, expected)
     if ok:
         return True, ""
-    return False, _reason(condition, resource, ctx, extra) or (
-        f"{condition['key']} is {actual!r}, expected {condition.get('op', 'eq')} {expected!r}"
-    )
+    return False, _reason(condition, resource, ctx, extra) or _default_reason(
+        condition["key"], actual, condition.get("op"), expected)
 
 
 class _Lenient(dict):
@@ -404,11 +693,21 @@ class _Lenient(dict):
 
 
 class _Formatter(string.Formatter):
+    """Reason templates: values rendered for people (:func:`readable`); a path into a missing value reads "not set"."""
+
+    def get_field(self, field_name: str, args: Any, kwargs: Any) -> Any:
+        try:
+            return super().get_field(field_name, args, kwargs)
+        except (LookupError, TypeError, AttributeError):
+            return None, field_name
+
     def format_field(self, value: Any, format_spec: str) -> str:
+        if not format_spec or value is None or isinstance(value, (bool, list, tuple, dict)):
+            return readable(value)
         try:
             return super().format_field(value, format_spec)
         except (TypeError, ValueError):
-            return str(value)
+            return readable(value)
 
 
 def _reason(condition: Mapping[str, Any], resource: Mapping[str, Any], ctx: Context, extra: Mapping[str, Any]) -> str:
@@ -426,35 +725,86 @@ _EXTRA_PREDICATES: Dict[str, Predicate] = {}
 
 
 def register_predicates(mapping: Mapping[str, Predicate]) -> None:
-    """Add named predicates (plugins call this through the ``pytest_iam_predicates`` hook)."""
+    """Add named predicates (plugins call this through the ``pytest_iam_predicates`` hook).
+
+    A predicate declares the fields it reads with ``pytest_iam.findings.reads`` (or a ``reads`` attribute); without
+    it the predicate is taken to read every field, so any unread fact of a resource makes its finding an error."""
     _EXTRA_PREDICATES.update(mapping)
     predicates.cache_clear()
 
 
 @functools.lru_cache(maxsize=None)
 def predicates() -> Dict[str, Predicate]:
-    from .predicates import BUILTIN_PREDICATES
-
     return {**BUILTIN_PREDICATES, **_EXTRA_PREDICATES}
 
 
 # --- running ---------------------------------------------------------------------------------------------------------
 
 
+Reads = Optional[FrozenSet[str]]  # the top-level fields a condition reads; None: every field
+
+
+def check_reads(check: Check) -> Tuple[Tuple[Reads, ...], Tuple[Reads, ...]]:
+    """What each select and each require condition of ``check`` reads (computed once, when the check is loaded)."""
+    if check.reads is not None:
+        return check.reads
+    rtype = declared.resource_type(check.resource)
+    return (tuple(condition_reads(c, rtype) for c in check.select),
+            tuple(condition_reads(c, rtype) for c in check.require))
+
+
+def _unread_hits(resource: Mapping[str, Any], conditions: Iterable[Mapping[str, Any]], reads: Iterable[Reads],
+                 ctx: Context) -> List[Tuple[str, str]]:
+    """(field, reason) for each unread fact of ``resource`` that an applicable condition reads."""
+    unread = resource.get(declared.UNREAD) or {}
+    if not unread:
+        return []
+    needed: set = set()
+    for condition, fields_read in zip(conditions, reads):
+        if not _applies(condition, ctx):
+            continue
+        if fields_read is None:
+            return sorted(unread.items())
+        needed |= fields_read
+    return sorted((name, reason) for name, reason in unread.items() if name in needed)
+
+
+def _why_empty(check: Check, rtype: declared.ResourceType, resources: List[Mapping[str, Any]], ctx: Context) -> str:
+    if not resources:
+        return rtype.empty_reason(ctx.inventory)
+    scope = " and ".join(describe(c, ctx.params) for c in check.select if _applies(c, ctx))
+    if len(resources) == 1:
+        return f"the one {rtype.singular} did not match select ({scope})"
+    return f"none of the {len(resources)} {rtype.plural} matched select ({scope})"
+
+
 def run_check(check: Check, inventory: Inventory, params: Optional[Mapping[str, Any]] = None,
               at: Optional[dt.datetime] = None) -> CheckResult:
-    """Judge every resource of ``check.resource`` in ``inventory``; never raises for bad account data."""
+    """Judge every resource of ``check.resource`` in ``inventory``; never raises for bad account data.
+
+    A resource whose view records an unread fact that the check reads is one error finding, never judged on a
+    default. When no resource is in scope, the result says why (``nothing_to_evaluate``)."""
     resolved = check.resolve_params(params)
     ctx = Context(inventory=inventory, params=resolved, at=at or inventory.collected_at or now())
+    rtype = declared.resource_type(check.resource)
+    select_reads, require_reads = check_reads(check)
     findings: List[Finding] = []
     try:
         resources = RESOURCE_TYPES[check.resource](inventory)
     except ResourceUnavailable as exc:
         findings.append(Finding(check.id, exc.arn or inventory.root_arn, exc.label or check.resource, ERROR, str(exc)))
-        resources = []
-    for resource in resources:
+        resources = None
+    for resource in resources or ():
         try:
+            unread = _unread_hits(resource, check.select, select_reads, ctx)
+            if unread:
+                findings.append(Finding(check.id, resource["arn"], resource["label"], ERROR, unread_text(unread)))
+                continue
             if not all(evaluate_condition(c, resource, ctx)[0] for c in check.select):
+                continue
+            unread = _unread_hits(resource, check.require, require_reads, ctx)
+            if unread:
+                findings.append(Finding(check.id, resource["arn"], resource["label"], ERROR, unread_text(unread)))
                 continue
             reasons = []
             for condition in check.require:
@@ -468,8 +818,14 @@ def run_check(check: Check, inventory: Inventory, params: Optional[Mapping[str, 
         except (TypeError, ValueError, KeyError, AttributeError) as exc:  # a rule that does not fit this resource
             findings.append(Finding(check.id, resource["arn"], resource["label"], ERROR,
                                     f"check {check.id} cannot judge this resource: {type(exc).__name__}: {exc}"))
+    why_empty = None
+    if resources is not None and not findings:
+        why_empty = _why_empty(check, rtype, resources, ctx)
+        if check.empty_scope_fails is not None:
+            reason = _Formatter().vformat(check.empty_scope_fails, (), {"why": why_empty})
+            findings.append(Finding(check.id, inventory.root_arn, f"account {inventory.account_id}", FAIL, reason))
     return CheckResult(check=check, account=inventory.account_name, account_id=inventory.account_id,
-                       params=resolved, findings=tuple(findings))
+                       params=resolved, findings=tuple(findings), why_empty=why_empty)
 
 
 # --- the library -----------------------------------------------------------------------------------------------------
@@ -508,9 +864,9 @@ class Library:
         try:
             return self.checks[check_id]
         except KeyError:
-            close = difflib.get_close_matches(check_id, sorted(self.checks), n=3, cutoff=0.6)
-            hint = f" (did you mean one of: {', '.join(close)})" if close else ""
-            raise CheckDefinitionError(f"{where + ': ' if where else ''}unknown check {check_id!r}{hint}") from None
+            hint = did_you_mean(check_id, self.checks)
+            raise CheckDefinitionError(
+                f"{where + ': ' if where else ''}unknown check {check_id!r}" + (f"; {hint}" if hint else "")) from None
 
     def run(self, check_id: str, inventory: Inventory, params: Optional[Mapping[str, Any]] = None) -> CheckResult:
         return run_check(self.get(check_id), inventory, params)

@@ -1,7 +1,9 @@
 """Named predicates: the parts of a rule a value filter cannot say, written in Python.
 
 A predicate takes the resource view, the inventory and the check's parameters (plus its own ``with:`` arguments) and
-returns None when the resource passes, or the reason it fails. It raises CheckError when it cannot decide.
+returns None when the resource passes, or the reason it fails. It raises CheckError when it cannot decide. It declares
+the top-level fields of the view it reads with ``@reads(...)``: a resource whose view records one of them as unread is
+an error finding and the predicate is not called (a predicate without the declaration is taken to read every field).
 
 Usage in a check file::
 
@@ -15,7 +17,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Mapping, Optional
 
-from .inventory import ORG_MEMBER, ORG_NONE, Inventory, PublicAccessBlock
+from .findings import CheckError, days, reads
+from .inventory import ACCOUNT_PUBLIC_ACCESS_BLOCK, ORG_MEMBER, ORG_NONE, Inventory, PublicAccessBlock
 
 
 def _age(value: Optional[dt.datetime], at: dt.datetime) -> Optional[float]:
@@ -30,6 +33,7 @@ def _at(inventory: Inventory) -> dt.datetime:
     return inventory.collected_at or now()
 
 
+@reads("password_enabled", "password_last_used", "password_last_changed", "created", "access_keys")
 def stale_credentials(resource: Mapping[str, Any], inventory: Inventory, params: Mapping[str, Any],
                       max_unused_days: int = 45) -> Optional[str]:
     """A password or active key unused for ``max_unused_days`` or more (CIS: "45 days or more").
@@ -43,36 +47,35 @@ def stale_credentials(resource: Mapping[str, Any], inventory: Inventory, params:
         used = _age(resource.get("password_last_used"), at)
         if used is not None:
             if used >= max_unused_days:
-                reasons.append(f"password last used {used:.0f} days ago")
+                reasons.append(f"password last used {days(used)} ago")
         else:
             since = _age(resource.get("password_last_changed") or resource.get("created"), at)
             if since is not None and since >= max_unused_days:
-                reasons.append(f"password never used in the {since:.0f} days since it was set")
+                reasons.append(f"password never used in the {days(since)} since it was set")
     for key in resource.get("access_keys", []):
         if not key["active"]:
             continue
         used = _age(key.get("last_used"), at)
         if used is not None:
             if used >= max_unused_days:
-                reasons.append(f"access key {key['slot']} last used {used:.0f} days ago")
+                reasons.append(f"access key {key['slot']} last used {days(used)} ago")
         else:
             since = _age(key.get("last_rotated"), at)
             if since is not None and since >= max_unused_days:
-                reasons.append(f"access key {key['slot']} never used in the {since:.0f} days since it was created")
+                reasons.append(f"access key {key['slot']} never used in the {days(since)} since it was created")
     if reasons:
-        return "; ".join(reasons) + f" (limit {max_unused_days} days)"
+        return "; ".join(reasons) + f" (limit {days(max_unused_days)})"
     return None
 
 
+@reads()
 def scp_applies(resource: Mapping[str, Any], inventory: Inventory, params: Mapping[str, Any]) -> Optional[str]:
     """The account is in an organization and an SCP other than FullAWSAccess applies to it (root, OU or account)."""
-    from .checks import CheckError
-
     org = inventory.organization
     if org.status == ORG_NONE:
         return "the account is not in an organization: no SCP can apply"
     if org.status != ORG_MEMBER:
-        raise CheckError(f"organization facts unavailable, so SCPs cannot be judged: {org.reason}")
+        raise CheckError(f"the organization could not be read, so SCPs cannot be judged: {org.reason}")
     if org.management_account_id == inventory.account_id:
         return "this is the organization's management account: SCPs do not restrict it"
     if org.scps_enabled is False:
@@ -100,19 +103,19 @@ def _is_full_access(scp: Any) -> bool:
 
 
 def _policy_error(exc: Exception, what: str) -> Exception:
-    from .checks import CheckError
-
     return CheckError(f"{what} is not a valid policy: {exc}")
 
 
+@reads("name", "policy", "public_access_block")
 def bucket_not_public(resource: Mapping[str, Any], inventory: Inventory, params: Mapping[str, Any]) -> Optional[str]:
     """The bucket policy does not make the bucket public, by S3's documented meaning of public, honouring the
-    bucket's and the account's block-public-access settings (S3 applies the most restrictive combination)."""
-    from .checks import CheckError
+    bucket's and the account's block-public-access settings (S3 applies the most restrictive combination).
+
+    The bucket's own facts (policy, public access block) are declared read: when unread, the engine reports an error.
+    The account's settings can only make a bucket less public, so when they could not be read, a bucket that is not
+    public by its own settings passes, and one that is raises CheckError with the reason."""
     from .policy import PolicyError, is_public
 
-    if resource.get("errors"):
-        raise CheckError("; ".join(resource["errors"]))
     policy = resource.get("policy")
     if policy is None:
         return None
@@ -126,9 +129,14 @@ def bucket_not_public(resource: Mapping[str, Any], inventory: Inventory, params:
         raise _policy_error(exc, f"the policy of bucket {resource['name']}")
     if not verdict.public:
         return None
+    account_gap = inventory.gap(ACCOUNT_PUBLIC_ACCESS_BLOCK)
+    if account_gap is not None:
+        raise CheckError(f"the bucket policy is public unless the account's Block Public Access settings restrict it, "
+                         f"and those could not be read ({account_gap})")
     return "public: " + "; ".join(str(r) for r in verdict.reasons) if verdict.reasons else "the bucket policy is public"
 
 
+@reads("document", "label")
 def no_full_admin(resource: Mapping[str, Any], inventory: Inventory, params: Mapping[str, Any]) -> Optional[str]:
     """The policy has no Allow statement granting every action on every resource."""
     from .policy import PolicyError, grants_full_admin
@@ -142,6 +150,7 @@ def no_full_admin(resource: Mapping[str, Any], inventory: Inventory, params: Map
     return "grants '*' on '*' in " + ", ".join(str(s) for s in statements)
 
 
+@reads("service_linked", "trust_policy", "label")
 def trust_within_zone(resource: Mapping[str, Any], inventory: Inventory, params: Mapping[str, Any],
                       trusted_accounts: Any = ()) -> Optional[str]:
     """Nobody outside the account, its organization and ``trusted_accounts`` can assume the role, unless the trust
@@ -165,6 +174,7 @@ def trust_within_zone(resource: Mapping[str, Any], inventory: Inventory, params:
     return "assumable from outside: " + "; ".join(f"{g.principal} in {g.statement}" for g in risky)
 
 
+@reads("id", "label")
 def scp_denies(resource: Mapping[str, Any], inventory: Inventory, params: Mapping[str, Any],
                required_denied_actions: Any = (), regions: Any = ("us-east-1",)) -> Optional[str]:
     """For an ordinary principal of the account (a role that is not service-linked, in a member account), the
@@ -173,13 +183,16 @@ def scp_denies(resource: Mapping[str, Any], inventory: Inventory, params: Mappin
 
     The probe request carries ``aws:RequestedRegion`` and the probe role as ``aws:PrincipalArn``, so a guardrail that
     exempts a named break-glass role, or that denies only outside some regions, is judged as it would apply."""
-    from .checks import CheckError
     from .policy import PolicyError, Request, evaluate
 
     org = inventory.organization
     chain = org.scp_chain(resource["id"])
     if chain is None:
-        raise CheckError(f"the SCP chain of {resource['label']} is unknown")
+        if org.status != ORG_MEMBER:
+            raise CheckError(f"the organization could not be read, so SCPs cannot be judged: {org.reason}")
+        if org.scps is None:
+            raise CheckError(f"the organization's SCPs could not be read: {org.reason or 'not collected'}")
+        raise CheckError(f"{resource['label']} is not placed in the organization's tree, so its SCPs are unknown")
     principal = f"arn:{inventory.partition}:iam::{resource['id']}:role/pytest-iam-probe"
     levels = [[p.content for p in level] for level in chain]
     allowed = []

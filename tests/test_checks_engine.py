@@ -9,13 +9,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pytest_iam.checks import ERROR, FAIL, PASS, WAIVED, CheckDefinitionError, Library, parse_check, run_check
-from pytest_iam.inventory import (UTC, AccessKey, CollectionError, Inventory, MfaDevice, Organization, PasswordPolicy,
-                                  Root, User)
+from pytest_iam.inventory import (UTC, AccessKey, Inventory, MfaDevice, Organization, PasswordPolicy, Root, Unread,
+                                  User)
 from pytest_iam.standards import Control, Waiver, apply_waivers
 
 NOW = dt.datetime(2026, 6, 1, tzinfo=UTC)
 ACCT = "111122223333"
 LIB = Library.load()
+REPORT_DENIED = Unread("credential_report", "iam:GetCredentialReport", "AccessDenied", "iam:GetCredentialReport",
+                       "grant iam:GetCredentialReport")
 
 
 def days_ago(n: float) -> dt.datetime:
@@ -97,7 +99,7 @@ def test_root_hardware_mfa_distinguishes_virtual_devices() -> None:
 
 
 def test_root_facts_missing_is_an_error_not_a_pass() -> None:
-    inv = inventory(root=None, errors=(CollectionError("iam", "GetCredentialReport", "AccessDenied"),))
+    inv = inventory(root=None, unread=(REPORT_DENIED,))
     result = LIB.run("iam-root-mfa", inv)
     assert not result.passed
     assert [f.status for f in result.findings] == [ERROR]
