@@ -3,8 +3,8 @@
 Usage: ``evaluate(Request("arn:aws:iam::111122223333:user/alice", "s3:GetObject", "arn:aws:s3:::b/k"),
 identity_policies=[doc]).allowed``
 
-Order: an explicit Deny anywhere wins; then RCPs of the resource's account (every level needs an Allow); then SCPs
-of the principal's account (every level needs an Allow); then the resource-based policy and the identity side
+Order: an explicit Deny anywhere wins (RCPs of the resource's account count by their Deny statements only); then
+SCPs of the principal's account (every level needs an Allow); then the resource-based policy and the identity side
 (identity policies, permissions boundary, session policy), same-account and cross-account rules.
 """
 
@@ -92,13 +92,20 @@ def _policy(doc: Document, kind: str) -> Policy:
     return Policy.parse(doc, kind)
 
 
-def _resource_account(request: Request, who: Who) -> Optional[str]:
+def _resource_account(request: Request, who: Who) -> tuple:
+    """(the resource's account for the same-account rule, whether AWS owns the resource).
+
+    An ARN whose account field is ``aws`` (AWS managed policies, public hubs) or empty (S3) names no other account:
+    the principal's own account stands in, so identity permissions alone decide (IAM User Guide, "IAM
+    identifiers": AWS managed policy ARNs carry ``aws`` as the account)."""
     if request.resource_account:
-        return request.resource_account
+        return request.resource_account, False
     parts = request.resource.split(":", 5)
     if len(parts) >= 5 and parts[0] == "arn" and parts[4]:
-        return parts[4]
-    return who.account
+        if parts[4] != "aws":
+            return parts[4], False
+        return who.account, True
+    return who.account, False
 
 
 @lru_cache(maxsize=1024)
@@ -213,13 +220,18 @@ def _is_trust_or_key(action_lower: str, resource: str) -> bool:
 def evaluate(request: Request, identity_policies: Iterable[Document] = (), resource_policy: Optional[Document] = None,
              permissions_boundary: Optional[Document] = None, scps: Optional[Sequence[Sequence[Document]]] = None,
              rcps: Optional[Sequence[Sequence[Document]]] = None, session_policy: Optional[Document] = None,
-             management_account: Optional[str] = None) -> Decision:
-    """Decide ``request`` as AWS would, given every policy that applies to it."""
+             management_account: Optional[str] = None,
+             block_public_access: Optional[Mapping[str, bool]] = None) -> Decision:
+    """Decide ``request`` as AWS would, given every policy that applies to it.
+
+    ``block_public_access``: the S3 Block Public Access settings in effect for the bucket (the most restrictive of
+    the bucket's and the account's), as ``{"RestrictPublicBuckets": True, ...}``; None = none."""
     who = principal_of(request.principal)
     resource = request.resource
     action_lower = request.action.lower()
-    resource_account = _resource_account(request, who)
-    lookup = _context(request.context, _filled(request.principal, resource_account))
+    resource_account, aws_owned = _resource_account(request, who)
+    # an AWS-owned resource has no account of the caller's to fill in as aws:ResourceAccount
+    lookup = _context(request.context, _filled(request.principal, None if aws_owned else resource_account))
 
     denies: list = []  # (where, statement); where = (kind, index, policy)
     identity_policies = identity_policies or ()
@@ -242,6 +254,7 @@ def evaluate(request: Request, identity_policies: Iterable[Document] = (), resou
 
     # resource-based policy
     resource_allows: list = []
+    restricted = None
     if resource_policy is not None:
         policy = _policy(resource_policy, "resource")
         where = ("resource", None, policy)
@@ -250,13 +263,26 @@ def evaluate(request: Request, identity_policies: Iterable[Document] = (), resou
         if found:
             denies += [(where, stmt) for stmt, _ in found]
         resource_allows = [(where, s, strength) for s, strength in allows]
+        if block_public_access and resource_allows and who.kind != "service" and (
+                who.account is None or who.account != resource_account) and \
+                block_public_access.get("RestrictPublicBuckets") and _public(policy):
+            # S3 API reference, PublicAccessBlockConfiguration, RestrictPublicBuckets: only AWS service principals
+            # and authorized users of the bucket owner's account may use a public bucket policy; "public and
+            # cross-account access within any public bucket policy, including non-public delegation to specific
+            # accounts, is blocked"
+            resource_allows = []
+            restricted = Reason("resource", None, None, "RestrictPublicBuckets: the bucket policy is public, so it "
+                                                        "grants nothing to anonymous or cross-account principals")
 
     # organization policies
     missing_levels: list[Reason] = []
-    rcps_apply = bool(rcps) and who.kind != "service" and not (
-        management_account is not None and resource_account == management_account)
-    if rcps_apply:
-        _organization_levels("rcp", rcps, action_lower, resource, lookup, who, denies, missing_levels)
+    # RCPs: only their Deny statements count. Allow is supported only in RCPFullAWSAccess, attached to the root, every
+    # OU and every account and not detachable (Organizations user guide, "RCP syntax", "RCP evaluation"), so a level
+    # never lacks an Allow. They govern resources of the organization's member accounts: not the management
+    # account's, not AWS-owned ones, and not requests of service principals.
+    if rcps and who.kind != "service" and not aws_owned and not (
+            management_account is not None and resource_account == management_account):
+        _rcp_denies(rcps, action_lower, resource, lookup, who, denies)
     scps_apply = bool(scps) and who.is_iam and not _service_linked(who, lookup) and not (
         management_account is not None and who.account == management_account)
     if scps_apply:
@@ -268,8 +294,21 @@ def evaluate(request: Request, identity_policies: Iterable[Document] = (), resou
     if missing_levels:
         return Decision(IMPLICIT_DENY, tuple(missing_levels))
 
-    return _grant(who, action_lower, resource, resource_account, resource_policy is not None, identity_allows,
-                  boundary_allows, session_allows, resource_allows)
+    decision = _grant(who, action_lower, resource, resource_account, resource_policy is not None, identity_allows,
+                      boundary_allows, session_allows, resource_allows)
+    if restricted is not None and not decision.allowed:
+        return Decision(decision.decision, decision.reasons + (restricted,))
+    return decision
+
+
+def _public(policy: Policy) -> bool:
+    """Whether S3 calls the bucket policy public ("The meaning of public"), kept with the parsed policy."""
+    found = policy._memo.get("s3 public")
+    if found is None:
+        from .analyse import is_public  # analyse builds on this module
+
+        found = policy._memo["s3 public"] = is_public(policy).public
+    return found
 
 
 def _service_linked(who: Who, lookup) -> bool:
@@ -284,9 +323,19 @@ def _service_linked(who: Who, lookup) -> bool:
             and given.rsplit("/", 1)[-1] == who.role_name)
 
 
+def _rcp_denies(levels, action_lower: str, resource: str, lookup, who: Who, denies: list) -> None:
+    """RCPs: every matching Deny statement, at any level, is explicit; their Allow statements decide nothing."""
+    for level, docs in enumerate(levels):
+        for i, doc in enumerate(docs or ()):
+            policy = _policy(doc, "rcp")
+            _, found = _scan(policy, action_lower, resource, lookup, who)
+            for stmt, _ in found:
+                denies.append(((f"rcp[level {level}]", i, policy), stmt))
+
+
 def _organization_levels(kind: str, levels, action_lower: str, resource: str, lookup, who: Optional[Who],
                          denies: list, missing: list) -> None:
-    """SCPs/RCPs: every level (root, OUs, account) needs an applicable Allow; any Deny is explicit."""
+    """SCPs: every level (root, OUs, account) needs an applicable Allow; any Deny is explicit."""
     for level, docs in enumerate(levels):
         allowed = False
         for i, doc in enumerate(docs or ()):

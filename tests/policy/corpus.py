@@ -5,7 +5,9 @@ Usage: ``for case in CASES: evaluate(request_of(case), **policies_of(case))`` (s
 Doc shorthands in ids: elements_doc (IAM JSON policy elements reference), condition_operators_doc,
 multivalued_keys_doc, policy_variables_doc, eval_logic_doc (policy evaluation logic), cross_account_doc,
 boundaries_doc (permissions boundaries), session_policies_doc, scp_doc, rcp_doc, trust_doc (role trust policies),
-kms_doc (KMS key policies), s3_doc (S3 bucket policies).
+kms_doc (KMS key policies), s3_doc (S3 bucket policies), rcp_syntax_doc / rcp_evaluation_doc (Organizations user
+guide, "RCP syntax" / "RCP evaluation"), iam_identifiers_doc (IAM identifiers: ARNs), sts_assumerole_doc (STS
+AssumeRole API reference), s3_bpa_doc (S3 "Blocking public access" and PublicAccessBlockConfiguration).
 """
 
 V12, V08 = "2012-10-17", "2008-10-17"
@@ -64,6 +66,11 @@ def case(id, expect, action="s3:GetObject", resource=OBJ, principal=USER, contex
 
 ALLOW_ALL = doc(allow())
 FULL_ACCESS_SCP = doc(allow("*", "*"))
+AWS_READONLY = "arn:aws:iam::aws:policy/ReadOnlyAccess"
+ADMINISTRATOR_ACCESS = doc(allow("*", "*"))  # the shape of the AWS managed policy AdministratorAccess
+READ_ONLY_ACCESS = doc(allow(["iam:Get*", "iam:List*", "s3:Get*", "s3:List*"]))  # ReadOnlyAccess-shaped
+RESTRICT = {"BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": False,
+            "RestrictPublicBuckets": True}
 A, D, I = "allow", "explicit_deny", "implicit_deny"
 
 
@@ -548,8 +555,25 @@ CASES = [
     # --- RCPs --------------------------------------------------------------------------------------------------
     case("rcp_full_access_allows__rcp_doc", A, identity=[ALLOW_ALL],
          rcps=[[doc(allow(Principal="*"))], [doc(allow(Principal="*"))]]),
-    case("rcp_every_level_needs_allow__rcp_doc", I, identity=[ALLOW_ALL],
+    # rcp_syntax_doc: Allow is supported only in RCPFullAWSAccess, attached to the root, every OU and every account
+    # and not detachable; so a level never denies for lack of an Allow, only RCP Deny statements count
+    case("rcp_level_allowing_other_actions_does_not_deny__rcp_syntax_doc", A, identity=[ALLOW_ALL],
          rcps=[[doc(allow(Principal="*"))], [doc(allow("ec2:*", Principal="*"))]]),
+    case("rcp_level_with_only_deny_statements_does_not_deny__rcp_syntax_doc", A, identity=[ALLOW_ALL],
+         rcps=[[doc(deny("sqs:*", Principal="*"))]]),
+    case("rcp_empty_level_does_not_deny__rcp_syntax_doc", A, identity=[ALLOW_ALL],
+         rcps=[[doc(allow(Principal="*"))], [], [doc(deny("kms:*", Principal="*"))]]),
+    case("rcp_deny_only_level_matching_deny_denies__rcp_evaluation_doc", D, identity=[ALLOW_ALL],
+         rcps=[[], [doc(deny("s3:GetObject", Principal="*"))]]),
+    case("rcp_deny_only_levels_cross_account_allowed__rcp_syntax_doc", A, principal=EXT_USER, resource_account=ACCT,
+         identity=[ALLOW_ALL], resource_policy=doc(allow("s3:GetObject", OBJ, Principal={"AWS": OTHER})),
+         rcps=[[doc(deny("s3:*", Principal="*", **cond("StringNotEqualsIfExists", "aws:PrincipalAccount",
+                                                          [ACCT, OTHER])))], []]),
+    case("rcp_deny_only_level_anonymous_allowed__rcp_syntax_doc", A, principal="anonymous", resource_account=ACCT,
+         resource_policy=doc(allow("s3:GetObject", OBJ, Principal="*")), rcps=[[doc(deny("sqs:*", Principal="*"))]]),
+    case("rcp_not_applied_to_aws_owned_resource__rcp_doc", A, action="iam:GetPolicy",
+         resource="arn:aws:iam::aws:policy/ReadOnlyAccess", identity=[ALLOW_ALL],
+         rcps=[[doc(deny("iam:*", Principal="*"))]]),
     case("rcp_deny_wins__rcp_doc", D, identity=[ALLOW_ALL],
          rcps=[[doc(allow(Principal="*"), deny("s3:*", Principal="*"))]]),
     case("rcp_deny_outside_org__rcp_doc", D, principal=EXT_USER, resource_account=ACCT, identity=[ALLOW_ALL],
@@ -565,6 +589,98 @@ CASES = [
          resource_policy=doc(allow("s3:GetObject", OBJ, Principal="*")),
          rcps=[[doc(allow(Principal="*"), deny("s3:*", Principal="*"))]]),
     case("rcp_grants_nothing_alone__rcp_doc", I, rcps=[[doc(allow(Principal="*"))]]),
+    # --- AWS-owned resources (iam_identifiers_doc: "aws" in the account field of AWS managed policies; S3 ARNs
+    # carry no account): no other account is named, so the cross-account rule does not apply and identity
+    # permissions alone decide ---------------------------------------------------------------------------------
+    case("aws_owned_managed_policy_admin_identity_allows__iam_identifiers_doc", A, action="iam:GetPolicy",
+         resource=AWS_READONLY, identity=[ADMINISTRATOR_ACCESS]),
+    case("aws_owned_managed_policy_version_admin_role_session__iam_identifiers_doc", A, principal=SESSION,
+         action="iam:GetPolicyVersion", resource=AWS_READONLY, identity=[ADMINISTRATOR_ACCESS]),
+    case("aws_owned_managed_policy_readonly_get_star_allows__iam_identifiers_doc", A, action="iam:GetPolicy",
+         resource=AWS_READONLY, identity=[READ_ONLY_ACCESS]),
+    case("aws_owned_managed_policy_readonly_list_entities__iam_identifiers_doc", A,
+         action="iam:ListEntitiesForPolicy", resource=AWS_READONLY, identity=[READ_ONLY_ACCESS]),
+    case("aws_owned_managed_policy_readonly_cannot_write__iam_identifiers_doc", I, action="iam:CreatePolicyVersion",
+         resource=AWS_READONLY, identity=[READ_ONLY_ACCESS]),
+    case("aws_owned_managed_policy_needs_identity_allow__eval_logic_doc", I, action="iam:GetPolicy",
+         resource=AWS_READONLY),
+    case("aws_owned_managed_policy_explicit_deny__eval_logic_doc", D, action="iam:GetPolicy", resource=AWS_READONLY,
+         identity=[ADMINISTRATOR_ACCESS, doc(deny("iam:GetPolicy", "arn:aws:iam::aws:policy/*"))]),
+    case("aws_owned_public_hub_admin_identity_allows__iam_identifiers_doc", A, action="sagemaker:DescribeHub",
+         resource="arn:aws:sagemaker:us-east-1:aws:hub/SageMakerPublicHub", identity=[ADMINISTRATOR_ACCESS]),
+    case("aws_owned_resource_account_key_not_the_callers__condition_keys_doc", I, action="iam:GetPolicy",
+         resource=AWS_READONLY,
+         identity=[doc(allow("iam:GetPolicy", **cond("StringEquals", "aws:ResourceAccount", ACCT)))]),
+    case("aws_owned_given_resource_account_decides__cross_account_doc", I, action="iam:GetPolicy",
+         resource=AWS_READONLY, resource_account=OTHER, identity=[ADMINISTRATOR_ACCESS]),
+    case("s3_arn_without_account_other_account_principal_identity_decides__iam_identifiers_doc", A,
+         principal=EXT_USER, identity=[doc(allow("s3:GetObject", OBJ))]),
+    # --- role trust policies -----------------------------------------------------------------------------------
+    case("trust_same_account_role_named_needs_no_identity_permission__sts_assumerole_doc", A, principal=ROLE,
+         action="sts:AssumeRole", resource=TARGET_ROLE,
+         resource_policy=doc(allow("sts:AssumeRole", None, Principal={"AWS": ROLE}))),
+    case("trust_same_account_role_session_named_by_role__sts_assumerole_doc", A, principal=SESSION,
+         action="sts:AssumeRole", resource=TARGET_ROLE,
+         resource_policy=doc(allow("sts:AssumeRole", None, Principal={"AWS": ROLE}))),
+    case("trust_names_role_boundary_without_assume_role_limits__boundaries_doc", I, principal=ROLE,
+         action="sts:AssumeRole", resource=TARGET_ROLE, permissions_boundary=doc(allow("iam:*")),
+         resource_policy=doc(allow("sts:AssumeRole", None, Principal={"AWS": ROLE}))),
+    case("trust_names_user_iam_full_access_only__sts_assumerole_doc", A, action="sts:AssumeRole",
+         resource=TARGET_ROLE, identity=[doc(allow("iam:*"))],
+         resource_policy=doc(allow("sts:AssumeRole", None, Principal={"AWS": USER}))),
+    case("trust_names_user_identity_deny_still_applies__eval_logic_doc", D, action="sts:AssumeRole",
+         resource=TARGET_ROLE, identity=[doc(deny("sts:AssumeRole"))],
+         resource_policy=doc(allow("sts:AssumeRole", None, Principal={"AWS": USER}))),
+    case("trust_names_user_scp_still_applies__scp_doc", I, action="sts:AssumeRole", resource=TARGET_ROLE,
+         scps=[[doc(allow("iam:*"))]],
+         resource_policy=doc(allow("sts:AssumeRole", None, Principal={"AWS": USER}))),
+    # --- principals of other accounts (cross_account_doc): both sides must allow; the other account's root holds
+    # every permission of its own account ----------------------------------------------------------------------
+    case("other_account_root_trusted_by_account__cross_account_doc", A, principal=f"arn:aws:iam::{OTHER}:root",
+         action="sts:AssumeRole", resource=TARGET_ROLE,
+         resource_policy=doc(allow("sts:AssumeRole", None, Principal={"AWS": f"arn:aws:iam::{OTHER}:root"}))),
+    case("other_account_root_not_trusted__cross_account_doc", I, principal=f"arn:aws:iam::{OTHER}:root",
+         action="sts:AssumeRole", resource=TARGET_ROLE,
+         resource_policy=doc(allow("sts:AssumeRole", None, Principal={"AWS": USER}))),
+    case("other_account_session_trusted_by_account__cross_account_doc", A, principal=EXT_SESSION,
+         action="sts:AssumeRole", resource=TARGET_ROLE, identity=[ALLOW_ALL],
+         resource_policy=doc(allow("sts:AssumeRole", None, Principal={"AWS": OTHER}))),
+    # --- S3 Block Public Access (s3_bpa_doc: "Blocking public access"; PublicAccessBlockConfiguration,
+    # RestrictPublicBuckets: "public and cross-account access within any public bucket policy, including non-public
+    # delegation to specific accounts, is blocked"; AWS service principals and the owner's account keep access) -----
+    case("bpa_restrict_public_buckets_denies_anonymous__s3_bpa_doc", I, principal="anonymous",
+         resource_account=ACCT, resource_policy=doc(allow("s3:GetObject", OBJ, Principal="*")),
+         block_public_access=RESTRICT),
+    case("bpa_restrict_public_buckets_off_anonymous_allowed__s3_bpa_doc", A, principal="anonymous",
+         resource_account=ACCT, resource_policy=doc(allow("s3:GetObject", OBJ, Principal="*")),
+         block_public_access={**RESTRICT, "RestrictPublicBuckets": False}),
+    case("bpa_restrict_public_buckets_denies_cross_account_by_public_statement__s3_bpa_doc", I, principal=EXT_USER,
+         resource_account=ACCT, identity=[ALLOW_ALL], resource_policy=doc(allow("s3:GetObject", OBJ, Principal="*")),
+         block_public_access=RESTRICT),
+    case("bpa_restrict_public_buckets_blocks_named_account_in_public_policy__s3_bpa_doc", I, principal=EXT_USER,
+         resource_account=ACCT, identity=[ALLOW_ALL],
+         resource_policy=doc(allow("s3:GetObject", OBJ, Principal={"AWS": OTHER}),
+                             allow("s3:GetObject", OBJ, Principal="*")),
+         block_public_access=RESTRICT),
+    case("bpa_restrict_public_buckets_spares_non_public_policy__s3_bpa_doc", A, principal=EXT_USER,
+         resource_account=ACCT, identity=[ALLOW_ALL],
+         resource_policy=doc(allow("s3:GetObject", OBJ, Principal={"AWS": OTHER})), block_public_access=RESTRICT),
+    case("bpa_restrict_public_buckets_spares_pinned_star__s3_bpa_doc", A, principal="anonymous",
+         resource_account=ACCT, context={"aws:SourceVpce": "vpce-1a2b3c4d"},
+         resource_policy=doc(allow("s3:GetObject", OBJ, Principal="*",
+                                   **cond("StringEquals", "aws:SourceVpce", "vpce-1a2b3c4d"))),
+         block_public_access=RESTRICT),
+    case("bpa_restrict_public_buckets_spares_owner_account__s3_bpa_doc", A, resource_account=ACCT,
+         resource_policy=doc(allow("s3:GetObject", OBJ, Principal="*")), block_public_access=RESTRICT),
+    case("bpa_restrict_public_buckets_spares_service_principal__s3_bpa_doc", A, principal="cloudtrail.amazonaws.com",
+         action="s3:PutObject", resource_account=ACCT,
+         resource_policy=doc(allow("s3:PutObject", OBJ, Principal={"Service": "cloudtrail.amazonaws.com"}),
+                             allow("s3:GetObject", OBJ, Principal="*")),
+         block_public_access=RESTRICT),
+    case("bpa_restrict_public_buckets_keeps_public_deny__s3_bpa_doc", D, principal="anonymous", resource_account=ACCT,
+         resource_policy=doc(allow("s3:GetObject", OBJ, Principal="*"),
+                             deny("s3:GetObject", OBJ, Principal="*", **cond("Bool", "aws:SecureTransport", "false"))),
+         context={"aws:SecureTransport": "false"}, block_public_access=RESTRICT),
     # --- role trust policies -----------------------------------------------------------------------------------
     case("trust_same_account_user_named_assumes__trust_doc", A, action="sts:AssumeRole", resource=TARGET_ROLE,
          resource_policy=doc(allow("sts:AssumeRole", None, Principal={"AWS": USER}))),

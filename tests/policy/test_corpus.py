@@ -6,7 +6,8 @@ from pytest_iam.policy import Request, evaluate
 
 from .corpus import CASES
 
-_POLICY_KEYS = ("resource_policy", "permissions_boundary", "scps", "rcps", "session_policy", "management_account")
+_POLICY_KEYS = ("resource_policy", "permissions_boundary", "scps", "rcps", "session_policy", "management_account",
+                "block_public_access")
 
 
 def test_corpus_is_large_and_ids_unique():

@@ -48,6 +48,7 @@ NORMAL_REQUESTS = [
     ("sqs:SendMessage", f"arn:aws:sqs:us-east-1:{B}:queue2"),
     ("iam:PassRole", f"arn:aws:iam::{A}:role/deploy"),
     ("iam:GetUser", f"arn:aws:iam::{A}:user/alice"),
+    ("iam:GetPolicy", "arn:aws:iam::aws:policy/ReadOnlyAccess"),  # AWS-owned: "aws" in the account field
 ]
 TRUST_REQUESTS = [
     ("sts:AssumeRole", f"arn:aws:iam::{A}:role/deploy"),
@@ -78,7 +79,7 @@ RESOURCE_PATTERNS = ["*", "arn:aws:s3:::bucket-a/*", "arn:aws:s3:::bucket-?/*", 
                      "arn:aws:s3:::bucket-a/${*}", "arn:aws:s3:::bucket-a/key${?}", "arn:aws:s3:::bucket-a/*${$}",
                      "arn:aws:s3:::bucket-a/${aws:userid}", "arn:aws:s3:::bucket-a/home/${AWS:UserName}/*",
                      "arn:aws:s3:::bucket-a/home/${aws:userid, 'alice'}/*", "*bucket-a*", "arn:aws:s3:::*-?/*e*",
-                     "arn:aws:*:*:*:*", "arn:aws:s3:::bucket-a/home/*/*"]
+                     "arn:aws:*:*:*:*", "arn:aws:s3:::bucket-a/home/*/*", "arn:aws:iam::aws:policy/*"]
 
 # condition keys: name -> (type, request values, policy values)
 IPS_REQ = ["10.1.2.3", "10.200.0.5", "192.168.1.10", "2001:db8::1", "2001:db8:1::5", "203.0.113.9",

@@ -9,9 +9,10 @@ Usage::
 
 Deliberately plain: every call walks the documents again, nothing is compiled or cached. The steps follow
 "Policy evaluation logic" (explicit deny, RCPs, SCPs, resource-based policies, identity-based policies, permissions
-boundaries, session policies), "Cross-account policy evaluation logic", the permissions-boundary table of
-"Permissions boundaries for IAM entities" (user ARN / role ARN / role session ARN principals) and the role trust and
-KMS key policy rules (the resource policy must allow even in the same account).
+boundaries, session policies; RCPs deny only by their Deny statements, "RCP syntax"), "Cross-account policy
+evaluation logic", the permissions-boundary table of "Permissions boundaries for IAM entities" (user ARN / role ARN /
+role session ARN principals) and the role trust and KMS key policy rules (the resource policy must allow even in the
+same account).
 """
 from __future__ import annotations
 
@@ -63,12 +64,22 @@ def parse_principal(principal: str) -> Who:
     raise ValueError(f"unknown principal {principal!r}")
 
 
+def aws_owned(request: dict) -> bool:
+    """A resource AWS owns: no account given and the ARN's account field is ``aws`` (an AWS managed policy such as
+    ``arn:aws:iam::aws:policy/ReadOnlyAccess``, a public hub); IAM User Guide, "IAM identifiers"."""
+    parts = request["resource"].split(":")
+    return not request.get("resource_account") and len(parts) > 4 and parts[4] == "aws"
+
+
 def resource_account_of(request: dict, who: Who) -> str | None:
-    """The resource's account: given, else the ARN's account field, else (S3) the principal's account."""
+    """The resource's account: given, else the ARN's account field, else (S3) the principal's account.
+
+    ``aws`` in the account field names no other account, so the principal's account stands in, as for S3: the
+    cross-account rule does not apply and identity permissions alone decide."""
     if request.get("resource_account"):
         return request["resource_account"]
     parts = request["resource"].split(":")
-    if len(parts) > 4 and parts[4]:
+    if len(parts) > 4 and parts[4] and parts[4] != "aws":
         return parts[4]
     return who.account
 
@@ -85,7 +96,7 @@ def build_context(request: dict, who: Who, resource_account: str | None) -> dict
         filled["aws:principalaccount"] = who.account
     if who.kind == "user":
         filled["aws:username"] = who.name
-    if resource_account:
+    if resource_account and not aws_owned(request):  # AWS's own resource: no account of the caller's to give
         filled["aws:resourceaccount"] = resource_account
     for key, value in filled.items():
         context.setdefault(key, value)
@@ -245,6 +256,12 @@ def _is_trust_or_key_request(request: dict) -> bool:
     return trust or key
 
 
+def rcp_level_lacks_allow(allows: set) -> bool:
+    """Never: "RCP syntax" says the effect Allow is supported only in RCPFullAWSAccess, which is attached to the root,
+    every OU and every account and cannot be detached. So every RCP level allows, whatever else it holds."""
+    return False
+
+
 def reference_evaluate(request: dict, identity_policies: list | None = None, resource_policy: Any = None,
                        permissions_boundary: Any = None, scps: list | None = None, rcps: list | None = None,
                        session_policy: Any = None, management_account: str | None = None) -> str:
@@ -263,8 +280,10 @@ def reference_evaluate(request: dict, identity_policies: list | None = None, res
     # SCPs: not for the management account, service-linked roles, anonymous or service principals
     scps_apply = bool(scp_levels) and identity_bearing and not who.service_linked \
         and who.account != management_account
-    # RCPs: not for resources of the management account, nor for service principals
-    rcps_apply = bool(rcp_levels) and who.kind != "service" and resource_account != management_account
+    # RCPs: only for resources of member accounts (not the management account's, not AWS-owned ones), not for
+    # service principals
+    rcps_apply = bool(rcp_levels) and who.kind != "service" and resource_account != management_account \
+        and not aws_owned(request)
 
     identity_deny, identity_allows = _scan(identity_docs, request, context, None)
     boundary_deny, boundary_allows = _scan(boundary_docs, request, context, None)
@@ -277,8 +296,8 @@ def reference_evaluate(request: dict, identity_policies: list | None = None, res
     if identity_deny or boundary_deny or session_deny or resource_deny \
             or any(d for d, _ in scp_results) or any(d for d, _ in rcp_results):
         return EXPLICIT_DENY
-    # 2. RCPs of the resource's account: every level needs an Allow
-    if any(not allows for _, allows in rcp_results):
+    # 2. RCPs of the resource's account: only their Deny statements (step 1) count
+    if any(rcp_level_lacks_allow(allows) for _, allows in rcp_results):
         return IMPLICIT_DENY
     # 3. SCPs of the principal's account: every level needs an Allow
     if any(not allows for _, allows in scp_results):

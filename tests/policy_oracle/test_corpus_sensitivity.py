@@ -93,6 +93,17 @@ def _principal_keys_not_filled(mp):
                                               {key.lower() for key in (request.get("context") or {})}})
 
 
+def _rcp_level_needs_allow(mp):
+    mp.setattr(model, "rcp_level_lacks_allow", lambda allows: not allows)
+
+
+def _aws_owned_is_another_account(mp):
+    original = model.resource_account_of
+    mp.setattr(model, "aws_owned", lambda request: False)
+    mp.setattr(model, "resource_account_of", lambda request, who: "aws" if not request.get("resource_account")
+               and request["resource"].split(":")[4:5] == ["aws"] else original(request, who))
+
+
 FAULTS: dict[str, Callable] = {
     "actions compared case-sensitively": _case_sensitive_actions,
     "role trust and KMS key policies not required": _no_trust_or_key_rule,
@@ -106,6 +117,8 @@ FAULTS: dict[str, Callable] = {
     "IP address compared without its CIDR prefix": _cidr_prefix_ignored,
     "IfExists suffix ignored": _if_exists_ignored,
     "aws:PrincipalArn not filled in": _principal_keys_not_filled,
+    "an RCP level without an Allow denies": _rcp_level_needs_allow,
+    "an AWS-owned ARN is another account's": _aws_owned_is_another_account,
 }
 
 

@@ -370,3 +370,27 @@ def test_not_principal_deny_always_denies_principal_with_boundary__permissions_b
                  {"Effect": "Deny", "NotPrincipal": {"AWS": [ROLE, SESSION]}, "Action": "s3:*", "Resource": "*"})
     assert decide(principal=SESSION, rpol=policy) == "allow"
     assert decide(principal=SESSION, rpol=policy, boundary=doc(allow())) == "explicit_deny"
+
+
+def test_rcp_level_without_allow_does_not_deny__organizations_rcp_syntax():
+    # "RCP syntax": Allow is supported only in RCPFullAWSAccess, attached to the root, every OU and every account
+    # and not detachable; so a level holding only Deny statements, or nothing, never denies by lacking an Allow
+    only_deny = doc({"Effect": "Deny", "Principal": "*", "Action": "sqs:*", "Resource": "*"})
+    assert decide(identity=[FULL], rcps=[[only_deny]]) == "allow"
+    assert decide(identity=[FULL], rcps=[[], [only_deny], []]) == "allow"
+    assert decide(identity=[FULL], rcps=[[doc({"Effect": "Allow", "Principal": "*", "Action": "ec2:*",
+                                                "Resource": "*"})]]) == "allow"
+    assert decide(rcps=[[only_deny]]) == "implicit_deny"  # an RCP grants nothing either
+
+
+def test_aws_owned_resource_decided_by_identity_policies__iam_identifiers():
+    managed = "arn:aws:iam::aws:policy/ReadOnlyAccess"
+    assert decide(action="iam:GetPolicy", resource=managed, identity=[FULL]) == "allow"
+    assert decide(action="iam:GetPolicy", resource=managed, identity=[doc(allow(["iam:Get*", "iam:List*"]))]) \
+        == "allow"
+    assert decide(action="iam:GetPolicy", resource=managed) == "implicit_deny"
+    hub = "arn:aws:sagemaker:us-east-1:aws:hub/SageMakerPublicHub"
+    assert decide(action="sagemaker:DescribeHub", resource=hub, identity=[FULL]) == "allow"
+    # no account of the caller's is filled in as aws:ResourceAccount for an AWS-owned resource
+    pinned = doc(allow("iam:GetPolicy", Condition={"StringEquals": {"aws:ResourceAccount": A}}))
+    assert decide(action="iam:GetPolicy", resource=managed, identity=[pinned]) == "implicit_deny"
