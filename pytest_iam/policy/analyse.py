@@ -282,8 +282,15 @@ def _all_actions_on_all(stmt: Statement) -> bool:
 
 
 def grants_full_admin(policy: Document, kind: str = "identity") -> tuple:
-    """Allow statements granting ``*`` (or ``*:*``) on Resource ``*``: the CIS "full administrative privileges"."""
+    """Allow statements granting ``*`` (or ``*:*``) on Resource ``*``: the CIS "full administrative privileges".
+
+    None when an unconditional Deny of the same policy denies every action on every resource: an explicit deny
+    overrides any allow (IAM "Policy evaluation logic"), so such a policy grants nothing. A conditional Deny, or one
+    of fewer actions or resources, leaves the Allow reported.
+    """
     parsed = _policy(policy, kind)
+    if any(s.effect == "Deny" and not s.has_conditions and _all_actions_on_all(s) for s in parsed.statements):
+        return ()
     return tuple(_ref(parsed, s) for s in parsed.statements if s.effect == "Allow" and _all_actions_on_all(s))
 
 
@@ -370,6 +377,7 @@ class EscalationPath:
     resource: str
     statements: tuple
     other_principal: bool = False
+    target: Optional[str] = None  # the administrator (role or user) the path reaches, when one was given
 
     def __str__(self) -> str:
         return f"{self.name}: {' + '.join(self.actions)} on {self.resource}"
@@ -378,12 +386,19 @@ class EscalationPath:
 def privilege_escalation(principal: str, identity_policies: Iterable[Document],
                          permissions_boundary: Optional[Document] = None,
                          scps: Optional[Sequence[Sequence[Document]]] = None, attached_policy_arns: Iterable[str] = (),
-                         group_names: Iterable[str] = (), management_account: Optional[str] = None) -> tuple:
+                         group_names: Iterable[str] = (), management_account: Optional[str] = None,
+                         admin_targets: Iterable[str] = ()) -> tuple:
     """The ways ``principal`` can grant itself administrator rights, each decided with ``evaluate``.
 
     Resources named ``.../*`` (``role/*``, ``user/*``, ``group/*``) stand for "some other role/user/group": a
     statement allowing the action on ``*`` or on that prefix is reported; grants naming one specific other principal are
-    not (pass that principal's ARN instead).
+    not (pass that principal's ARN instead). ``admin_targets`` are role and user ARNs known to be administrators: the
+    paths through another principal are also probed on each, and a path found is reported with ``target`` set.
+
+    Rewriting a trust policy: the principal writes one that names itself (its role, for a role session), and a
+    same-account principal named in a trust policy needs no identity permission to assume the role (STS AssumeRole
+    API reference; IAM User Guide, "Cross-account policy evaluation logic"). So ``iam:UpdateAssumeRolePolicy`` alone
+    is the path; SCPs, boundaries (for a role named by its ARN) and explicit denies still apply to the assume step.
     """
     who = principal_of(principal)
     policies = [_policy(d, "identity") for d in identity_policies or ()]
@@ -392,12 +407,14 @@ def privilege_escalation(principal: str, identity_policies: Iterable[Document],
     iam = f"arn:{partition}:iam::{account}"
     paths: list[EscalationPath] = []
 
-    # after rewriting a trust policy, the principal's account is trusted; its identity policies must then allow
-    rewritten_trust = {"Version": "2012-10-17", "Statement": [
-        {"Effect": "Allow", "Principal": {"AWS": account}, "Action": "sts:AssumeRole"}]}
+    rewritten_trust = None
+    if who.principal_arn:
+        rewritten_trust = Policy.parse({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Principal": {"AWS": who.principal_arn}, "Action": "sts:AssumeRole"}]},
+            "trust", name="the rewritten trust policy")
 
     def allowed(action: str, resource: str) -> Optional[tuple]:
-        trust = rewritten_trust if action == "sts:AssumeRole" and account else None
+        trust = rewritten_trust if action == "sts:AssumeRole" else None
         decision = evaluate(Request(principal, action, resource, resource_account=account), policies,
                             resource_policy=trust, permissions_boundary=permissions_boundary, scps=scps,
                             management_account=management_account)
@@ -405,14 +422,14 @@ def privilege_escalation(principal: str, identity_policies: Iterable[Document],
             return None
         return tuple(str(r) for r in decision.reasons if r.effect == "Allow")
 
-    def check(name: str, actions: tuple, resource: str, other: bool = False) -> None:
+    def check(name: str, actions: tuple, resource: str, other: bool = False, target: Optional[str] = None) -> None:
         found: list = []
         for action in actions:
             reasons = allowed(action, resource)
             if reasons is None:
                 return
             found += reasons
-        paths.append(EscalationPath(name, actions, resource, tuple(dict.fromkeys(found)), other))
+        paths.append(EscalationPath(name, actions, resource, tuple(dict.fromkeys(found)), other, target))
 
     if who.kind == "user":
         check("attach a managed policy to itself", ("iam:AttachUserPolicy",), who.arn or "")
@@ -429,9 +446,24 @@ def privilege_escalation(principal: str, identity_policies: Iterable[Document],
         if ":iam::aws:policy/" in arn:
             continue  # AWS managed policies cannot be changed by customers
         check("write a new default version of an attached customer policy", ("iam:CreatePolicyVersion",), arn)
-    check("rewrite a role's trust policy and assume it", ("iam:UpdateAssumeRolePolicy", "sts:AssumeRole"),
-          f"{iam}:role/*", other=True)
-    check("create access keys for another user", ("iam:CreateAccessKey",), f"{iam}:user/*", other=True)
-    check("create a console password for another user", ("iam:CreateLoginProfile",), f"{iam}:user/*", other=True)
-    check("change another user's console password", ("iam:UpdateLoginProfile",), f"{iam}:user/*", other=True)
+    # (name for some other principal, name for a known administrator, actions, kind of principal)
+    other_paths = (
+        ("rewrite a role's trust policy and assume it", "rewrite the trust policy of administrator role {} and "
+         "assume it", ("iam:UpdateAssumeRolePolicy", "sts:AssumeRole"), "role"),
+        ("create access keys for another user", "create access keys for administrator user {}",
+         ("iam:CreateAccessKey",), "user"),
+        ("create a console password for another user", "create a console password for administrator user {}",
+         ("iam:CreateLoginProfile",), "user"),
+        ("change another user's console password", "change the console password of administrator user {}",
+         ("iam:UpdateLoginProfile",), "user"),
+    )
+    for name, _, actions, kind in other_paths:
+        check(name, actions, f"{iam}:{kind}/*", other=True)
+    own = {who.arn, who.role_arn}
+    for target in dict.fromkeys(admin_targets):
+        if target in own:
+            continue
+        for _, name, actions, kind in other_paths:
+            if f":{kind}/" in target:
+                check(name.format(target.rsplit("/", 1)[-1]), actions, target, other=True, target=target)
     return tuple(paths)

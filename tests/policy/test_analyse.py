@@ -152,6 +152,26 @@ def test_grants_full_admin_ignores_partial_grants(statement):
     assert grants_full_admin(doc(statement)) == ()
 
 
+@pytest.mark.parametrize("deny", [
+    {"Effect": "Deny", "Action": "*", "Resource": "*"},
+    {"Effect": "Deny", "Action": ["*:*"], "Resource": ["*"]},
+])
+def test_grants_full_admin_cancelled_by_unconditional_deny_of_everything__eval_logic_doc(deny):
+    # an explicit deny overrides any allow (IAM "Policy evaluation logic"): the policy grants nothing
+    assert grants_full_admin(doc({"Effect": "Allow", "Action": "*", "Resource": "*"}, deny)) == ()
+
+
+@pytest.mark.parametrize("deny", [
+    {"Effect": "Deny", "Action": "*", "Resource": "*", "Condition": {"Bool": {"aws:MultiFactorAuthPresent": "false"}}},
+    {"Effect": "Deny", "Action": "iam:*", "Resource": "*"},
+    {"Effect": "Deny", "Action": "*", "Resource": "arn:aws:s3:::b/*"},
+    {"Effect": "Deny", "NotAction": "iam:*", "Resource": "*"},
+])
+def test_grants_full_admin_kept_with_conditional_or_narrower_deny(deny):
+    refs = grants_full_admin(doc({"Sid": "All", "Effect": "Allow", "Action": "*", "Resource": "*"}, deny))
+    assert [r.sid for r in refs] == ["All"]
+
+
 def test_full_admin_plain_admin():
     decision = full_admin(USER, [ADMIN])
     assert decision.allowed and "Sid 'All'" in str(decision.reasons[0])
@@ -219,12 +239,50 @@ def test_group_paths():
     assert names == {"iam:PutGroupPolicy", "iam:AddUserToGroup"}
 
 
-def test_update_trust_needs_assume_role_too():
+def test_update_trust_alone_is_a_path__sts_assumerole_doc():
+    # a same-account principal named in a trust policy needs no identity permission to assume the role (STS
+    # AssumeRole API reference; IAM User Guide, "Cross-account policy evaluation logic"): the rewritten trust names
+    # the principal itself, so iam:UpdateAssumeRolePolicy alone is enough
     update_only = doc({"Effect": "Allow", "Action": "iam:UpdateAssumeRolePolicy", "Resource": "*"})
-    assert privilege_escalation(USER, [update_only]) == ()
+    paths = privilege_escalation(USER, [update_only])
+    assert [(p.actions, p.other_principal) for p in paths] == [
+        (("iam:UpdateAssumeRolePolicy", "sts:AssumeRole"), True)]
+    assert any("the rewritten trust policy" in s for s in paths[0].statements)
     both = doc({"Effect": "Allow", "Action": ["iam:UpdateAssumeRolePolicy", "sts:AssumeRole"], "Resource": "*"})
     paths = privilege_escalation(USER, [both])
     assert len(paths) == 1 and paths[0].other_principal
+
+
+def test_iam_full_access_rewrites_a_trust_policy__sts_assumerole_doc():
+    iam_full_access = doc({"Effect": "Allow", "Action": "iam:*", "Resource": "*"})  # the AWS managed IAMFullAccess
+    names = {p.name for p in privilege_escalation(USER, [iam_full_access])}
+    assert "rewrite a role's trust policy and assume it" in names
+    role_names = {p.name for p in privilege_escalation(ROLE_SESSION, [iam_full_access])}
+    assert "rewrite a role's trust policy and assume it" in role_names
+
+
+def test_update_trust_assume_step_still_limited__boundaries_doc_scp_doc():
+    update_only = doc({"Effect": "Allow", "Action": "iam:UpdateAssumeRolePolicy", "Resource": "*"})
+    role = f"arn:aws:iam::{ACCT}:role/deploy"
+    # a trust naming the role ARN is limited by the role's boundary ("Permissions boundaries")
+    assert privilege_escalation(role, [update_only], permissions_boundary=update_only) == ()
+    assert privilege_escalation(role, [update_only], permissions_boundary=ADMIN)
+    # SCPs and explicit denies apply to the assume step
+    scp = doc({"Effect": "Allow", "Action": "iam:*", "Resource": "*"})
+    assert privilege_escalation(USER, [update_only], scps=[[scp]]) == ()
+    denied = doc({"Effect": "Deny", "Action": "sts:AssumeRole", "Resource": "*"})
+    assert privilege_escalation(USER, [update_only, denied]) == ()
+
+
+def test_paths_to_named_administrators_carry_the_target():
+    admin_role, admin_user = f"arn:aws:iam::{ACCT}:role/Admin", f"arn:aws:iam::{ACCT}:user/root-like"
+    narrow = doc({"Effect": "Allow", "Action": ["iam:UpdateAssumeRolePolicy", "iam:CreateAccessKey"],
+                  "Resource": [admin_role, admin_user]})
+    paths = privilege_escalation(USER, [narrow], admin_targets=[admin_role, admin_user, USER])
+    assert {(p.target, p.actions[0]) for p in paths} == {(admin_role, "iam:UpdateAssumeRolePolicy"),
+                                                         (admin_user, "iam:CreateAccessKey")}
+    assert all(p.resource == p.target for p in paths)
+    assert privilege_escalation(USER, [narrow]) == ()  # "some other role/user" (role/*, user/*) is not granted
 
 
 def test_other_user_credentials_paths_and_deny():
