@@ -31,7 +31,10 @@ def test_only_alice_can_assume_break_glass(iam, arn):
 
 def test_the_website_is_readable_by_anyone_and_nothing_else_is(iam):
     public = {b.name for b in iam.buckets if iam.can("anonymous", "s3:GetObject", f"{b.arn}/index.html")}
-    assert public == {"demo-corp-website", "demo-corp-archive"}  # archive: policy public, but blocked by RestrictPublicBuckets
+    # the archive's policy is public too, but RestrictPublicBuckets on the bucket keeps anonymous callers out
+    # (S3 "Blocking public access": only AWS service principals and the owner account's users may use it)
+    assert public == {"demo-corp-website"}
+    assert not iam.can("anonymous", "s3:GetObject", "arn:aws:s3:::demo-corp-archive/index.html")
 
 
 def test_administrators_are_the_ones_we_know(iam, arn):

@@ -8,8 +8,11 @@ Usage::
         print(admin.principal, admin.how, admin.detail)
 
 ``can`` gathers what AWS would evaluate: the principal's identity policies (a user's own and its groups', or a role's),
-its permissions boundary, the SCP chain of its account (root, each OU, the account), and the resource's policy when
-the inventory holds it (a bucket policy, a role's trust policy).
+its permissions boundary, the SCP chain of its account (root, each OU, the account), the resource's policy when
+the inventory holds it (a bucket policy, a role's trust policy) and, for a bucket, the block-public-access settings
+in effect (the most restrictive of the bucket's and the account's). A principal of another account is answered for
+this account's side only: its own identity policies and SCPs are not in the inventory and are assumed to allow, as
+IAM Access Analyzer does (the decision's reasons say so).
 """
 
 from __future__ import annotations
@@ -17,8 +20,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, List, Mapping, Optional, Tuple
 
-from .inventory import ORG_MEMBER, ORG_NONE, Inventory
-from .policy import Decision, Request, evaluate, full_admin, privilege_escalation
+from .inventory import ORG_MEMBER, ORG_NONE, Inventory, PublicAccessBlock
+from .policy import Decision, Policy, Reason, Request, evaluate, full_admin, privilege_escalation
+from .policy.principals import principal_of
 
 
 class IncompleteFacts(Exception):
@@ -102,13 +106,38 @@ def scp_levels(inventory: Inventory, ignore_scps: bool = False) -> Optional[List
     return [[p.content for p in level] for level in chain]
 
 
-def _resource_policy(inventory: Inventory, action: str, resource: str) -> Any:
+def _bucket_name(inventory: Inventory, resource: str) -> Optional[str]:
     if resource.startswith("arn:aws:s3:::") or resource.startswith(f"arn:{inventory.partition}:s3:::"):
-        name = resource.split(":::", 1)[1].split("/", 1)[0]
-        for bucket in inventory.buckets:
-            if bucket.name == name:
-                return bucket.policy
-        return None
+        return resource.split(":::", 1)[1].split("/", 1)[0]
+    return None
+
+
+def _unread(bucket: Any) -> Mapping[str, str]:
+    reader = getattr(bucket, "unread_fields", None)
+    return reader() if reader is not None else {}
+
+
+def _bucket(inventory: Inventory, name: str) -> Any:
+    """The bucket of this account named ``name``; None when the account has no such bucket."""
+    if inventory.buckets is None:
+        raise IncompleteFacts(f"the buckets of account {inventory.account_id} could not be listed, so the policy of "
+                              f"bucket {name} is unknown")
+    for bucket in inventory.buckets:
+        if bucket.name == name:
+            return bucket
+    return None
+
+
+def _resource_policy(inventory: Inventory, action: str, resource: str) -> Any:
+    name = _bucket_name(inventory, resource)
+    if name is not None:
+        bucket = _bucket(inventory, name)
+        if bucket is None:
+            return None
+        gap = _unread(bucket).get("policy")
+        if gap:
+            raise IncompleteFacts(f"the policy of bucket {name} could not be read ({gap})")
+        return bucket.policy
     if ":role/" in resource and action.lower().startswith("sts:assumerole"):
         try:
             return inventory.role(resource).trust_policy
@@ -117,23 +146,101 @@ def _resource_policy(inventory: Inventory, action: str, resource: str) -> Any:
     return None
 
 
+def _block_public_access(inventory: Inventory, resource: str) -> Optional[dict]:
+    """S3 Block Public Access in effect for the bucket: the most restrictive of the bucket's and the account's
+    settings (S3 User Guide, "Blocking public access"); None for a resource that is not a bucket of this account."""
+    name = _bucket_name(inventory, resource)
+    bucket = _bucket(inventory, name) if name is not None else None
+    if bucket is None:
+        return None
+    gap = _unread(bucket).get("public_access_block")
+    if gap:
+        raise IncompleteFacts(f"the block-public-access settings of bucket {name} could not be read ({gap})")
+    finder = getattr(inventory, "gap", None)
+    account_gap = finder("account_public_access_block") if finder is not None else None
+    if account_gap is not None:
+        raise IncompleteFacts(f"the account's block-public-access settings could not be read ({account_gap})")
+    effective = bucket.public_access_block or PublicAccessBlock()
+    return effective.merged(inventory.account_public_access_block).as_aws()
+
+
+def _resource_account_of(inventory: Inventory, resource: str) -> Optional[str]:
+    """The account a resource ARN names; this account for its buckets; None for ``*`` and AWS-owned ARNs."""
+    if _bucket_name(inventory, resource) is not None:
+        return inventory.account_id
+    parts = resource.split(":", 5)
+    if len(parts) >= 5 and parts[0] == "arn" and parts[4] not in ("", "aws"):
+        return parts[4]
+    return None
+
+
+def _other_account(inventory: Inventory, principal: str) -> Optional[str]:
+    """The account of ``principal`` when it is an IAM principal of another account (an account id, its root ARN, a
+    user, role, role-session or federated-user ARN), else None."""
+    who = principal_of(principal)
+    if who.is_iam and who.account is not None and who.account != inventory.account_id:
+        return who.account
+    return None
+
+
+def _assumed_identity(account: str) -> Policy:
+    return Policy.parse(ALLOW_ALL, "identity", name=f"assumed: the identity policies of account {account}")
+
+
+ALLOW_ALL = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+
+
 def can(inventory: Inventory, principal: str, action: str, resource: str = "*",
-        context: Optional[Mapping[str, Any]] = None, ignore_scps: bool = False) -> Decision:
-    """Would AWS allow ``principal`` (a user, role or role session of this account, or ``"anonymous"``) to do
-    ``action`` on ``resource``?"""
-    resource_account = inventory.account_id if resource.startswith("arn:") and ":s3:::" in resource else None
+        context: Optional[Mapping[str, Any]] = None, ignore_scps: bool = False,
+        rcps: Optional[List[list]] = None) -> Decision:
+    """Would AWS allow ``principal`` to do ``action`` on ``resource``?
+
+    ``principal``: a user, role or role session of this account, ``"anonymous"``, or a principal of another account
+    (its account id or root ARN, a user, role or role-session ARN) asking for a resource of this account. For the
+    latter the answer covers this account's side (the resource or trust policy, block public access, ``rcps``); the
+    other account's identity policies and SCPs are assumed to allow, as IAM Access Analyzer does, and the reasons say
+    so. ``rcps``: the RCP levels that govern this account's resources (the inventory does not hold RCPs).
+    """
+    s3 = _bucket_name(inventory, resource) is not None
+    resource_account = inventory.account_id if s3 else None
+    other = _other_account(inventory, principal)
+    if other is not None:
+        owner = _resource_account_of(inventory, resource)
+        if owner != inventory.account_id:
+            raise IncompleteFacts(
+                f"{principal} is of account {other}: only requests on resources of account {inventory.account_id} "
+                f"can be answered from its inventory, not on {resource!r}")
+        resource_account = inventory.account_id
     request = Request(principal=principal, action=action, resource=resource, resource_account=resource_account,
                       context=dict(context or {}))
-    if principal == "anonymous":  # an unsigned request: only the resource policy can allow it
-        return evaluate(request, resource_policy=_resource_policy(inventory, action, resource))
+    resource_policy = _resource_policy(inventory, action, resource)
+    anonymous = principal_of(principal).kind == "anonymous"
+    public_access = None
+    if s3 and resource_policy is not None and (anonymous or other is not None):
+        # RestrictPublicBuckets limits only anonymous and cross-account callers
+        public_access = _block_public_access(inventory, resource)
+    management = inventory.organization.management_account_id
+    if anonymous:  # an unsigned request: only the resource policy can allow it
+        return evaluate(request, resource_policy=resource_policy, rcps=rcps, management_account=management,
+                        block_public_access=public_access)
+    if other is not None:
+        decision = evaluate(request, identity_policies=[_assumed_identity(other)], resource_policy=resource_policy,
+                            rcps=rcps, management_account=management, block_public_access=public_access)
+        note = Reason("identity", None, None,
+                      f"{principal} is a principal of account {other}: its identity policies and its SCPs are not "
+                      "in this inventory and were assumed to allow (as IAM Access Analyzer does); this account's "
+                      "side decided")
+        return Decision(decision.decision, decision.reasons + (note,))
     who = resolve_principal(inventory, principal)
     return evaluate(
         request,
         identity_policies=list(who.identity_policies),
-        resource_policy=_resource_policy(inventory, action, resource),
+        resource_policy=resource_policy,
         permissions_boundary=who.boundary,
         scps=scp_levels(inventory, ignore_scps),
-        management_account=inventory.organization.management_account_id,
+        rcps=rcps,
+        management_account=management,
+        block_public_access=public_access,
     )
 
 
@@ -155,21 +262,30 @@ class Admin:
 
 
 def admins(inventory: Inventory, ignore_scps: bool = False) -> Tuple[Admin, ...]:
-    """Users and roles that can do ``*`` on ``*`` after boundaries and SCPs, or can grant themselves that."""
+    """Users and roles that can do ``*`` on ``*`` after boundaries and SCPs, or can grant themselves that: by a
+    path of their own (a policy on themselves, their groups, a new version of their policy) or by taking over an
+    administrator (rewrite its trust policy and assume it, give themselves its credentials)."""
     scps = scp_levels(inventory, ignore_scps)
     management = inventory.organization.management_account_id
-    found: List[Admin] = []
+    if inventory.users is None or inventory.roles is None:
+        raise IncompleteFacts(f"the users or roles of account {inventory.account_id} could not be read")
     arns = [u.arn for u in inventory.users] + [r.arn for r in inventory.roles if not r.service_linked]
-    for arn in arns:
-        who = resolve_principal(inventory, arn)
+    principals = {arn: resolve_principal(inventory, arn) for arn in arns}
+    full: dict = {}
+    for arn, who in principals.items():
         decision = full_admin(arn, list(who.identity_policies), who.boundary, scps, management_account=management)
         if decision.allowed:
-            found.append(Admin(arn, "full", "can do every action on every resource",
-                               tuple(str(r) for r in decision.reasons)))
+            full[arn] = Admin(arn, "full", "can do every action on every resource",
+                              tuple(str(r) for r in decision.reasons))
+    found: List[Admin] = []
+    for arn, who in principals.items():
+        if arn in full:
+            found.append(full[arn])
             continue
         paths = [p for p in privilege_escalation(arn, list(who.identity_policies), who.boundary, scps,
-                                                 who.attached_policy_arns, who.group_names, management)
-                 if not p.other_principal]
+                                                 who.attached_policy_arns, who.group_names, management,
+                                                 admin_targets=list(full))
+                 if not p.other_principal or p.target is not None]
         if paths:
             found.append(Admin(arn, "escalation", "; ".join(str(p) for p in paths),
                                tuple(s for p in paths for s in p.statements)))

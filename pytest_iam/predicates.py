@@ -138,7 +138,8 @@ def bucket_not_public(resource: Mapping[str, Any], inventory: Inventory, params:
 
 @reads("document", "label")
 def no_full_admin(resource: Mapping[str, Any], inventory: Inventory, params: Mapping[str, Any]) -> Optional[str]:
-    """The policy has no Allow statement granting every action on every resource."""
+    """The policy has no Allow statement granting every action on every resource, unless an unconditional Deny of
+    every action on every resource in the same policy cancels it (an explicit deny overrides any allow)."""
     from .policy import PolicyError, grants_full_admin
 
     try:
@@ -162,6 +163,8 @@ def trust_within_zone(resource: Mapping[str, Any], inventory: Inventory, params:
     zone = {inventory.account_id, *[str(a) for a in trusted_accounts or ()]}
     if inventory.organization.id:
         zone.add(inventory.organization.id)
+    if inventory.organization.status == ORG_MEMBER:  # the organization's accounts are known: they are inside
+        zone.update(a.id for a in inventory.organization.accounts)
     try:
         grants = external_access(resource["trust_policy"], zone)
     except PolicyError as exc:
