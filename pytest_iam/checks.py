@@ -286,7 +286,8 @@ def _lint(condition: Mapping[str, Any], where: str, check: Check) -> None:
         try:
             key_reads(parsed.parsed, rtype)
         except _KeyProblem as exc:
-            raise CheckDefinitionError(f"{where}.key: {condition['key']!r}: {exc}") from None
+            shown = "" if str(exc).startswith(repr(condition["key"]) + " ") else f"{condition['key']!r}: "
+            raise CheckDefinitionError(f"{where}.key: {shown}{exc}") from None
         _lint_reason(condition, where, check, extra=("actual", "age") if condition.get("value_type") == "age"
                      else ("actual",))
     for ref in _param_refs(condition):

@@ -46,7 +46,7 @@ class ResourceType:
     name: str
     singular: str
     plural: str
-    one_item_per: str
+    items: str  # what one item is: "one per IAM user"
     fields: Tuple[Field, ...]
     empty: Callable[[Any], str]
 
@@ -257,20 +257,20 @@ def _no_member_accounts(inventory: Any) -> str:
 RESOURCE_TYPES: Dict[str, ResourceType] = {
     t.name: t
     for t in (
-        ResourceType("root", "root user", "root users", "the account's root user", ROOT_FIELDS,
+        ResourceType("root", "root user", "root users", "one item, the account's root user", ROOT_FIELDS,
                      lambda inventory: "the root user's facts are missing"),
-        ResourceType("account", "account", "accounts", "the account", ACCOUNT_FIELDS,
+        ResourceType("account", "account", "accounts", "one item, the account", ACCOUNT_FIELDS,
                      lambda inventory: "the account itself is missing"),
-        ResourceType("users", "user", "users", "IAM user", USER_FIELDS, _none("IAM users")),
-        ResourceType("access_keys", "access key", "access keys", "access key slot of a user", ACCESS_KEY_VIEW_FIELDS,
+        ResourceType("users", "user", "users", "one per IAM user", USER_FIELDS, _none("IAM users")),
+        ResourceType("access_keys", "access key", "access keys", "one per access key of a user", ACCESS_KEY_VIEW_FIELDS,
                      lambda inventory: "no IAM user has an access key"),
-        ResourceType("groups", "group", "groups", "IAM group", GROUP_FIELDS, _none("IAM groups")),
-        ResourceType("roles", "role", "roles", "IAM role", ROLE_FIELDS, _none("IAM roles")),
-        ResourceType("policies", "policy", "policies", "customer-managed policy or inline policy", POLICY_FIELDS,
+        ResourceType("groups", "group", "groups", "one per IAM group", GROUP_FIELDS, _none("IAM groups")),
+        ResourceType("roles", "role", "roles", "one per IAM role", ROLE_FIELDS, _none("IAM roles")),
+        ResourceType("policies", "policy", "policies", "one per customer-managed policy and per inline policy", POLICY_FIELDS,
                      _none("customer-managed or inline policies")),
-        ResourceType("buckets", "bucket", "buckets", "S3 bucket", BUCKET_FIELDS, _none("S3 buckets")),
+        ResourceType("buckets", "bucket", "buckets", "one per S3 bucket", BUCKET_FIELDS, _none("S3 buckets")),
         ResourceType("org_accounts", "member account", "member accounts",
-                     "member account of the organization (not the management account)", ORG_ACCOUNT_FIELDS,
+                     "one per member account of the organization (not the management account)", ORG_ACCOUNT_FIELDS,
                      _no_member_accounts),
     )
 }
@@ -280,3 +280,27 @@ RESOURCE_FIELDS: Dict[str, Tuple[Field, ...]] = {name: t.fields for name, t in R
 
 def resource_type(name: str) -> ResourceType:
     return RESOURCE_TYPES[name]
+
+
+def field_paths(rtype: ResourceType) -> Tuple[Tuple[str, Field], ...]:
+    """Every declared path of a resource type, as a key writes it: ``password_policy.minimum_password_length``,
+    ``access_keys[].last_rotated``."""
+    out = []
+
+    def walk(prefix: str, fields: Tuple[Field, ...]) -> None:
+        for f in fields:
+            path = f"{prefix}{f.name}"
+            out.append((path, f))
+            if f.fields:
+                walk(path + ("[]." if f.type == "list" else "."), f.fields)
+
+    walk("", rtype.fields)
+    return tuple(out)
+
+
+def markdown(rtype: ResourceType) -> str:
+    """The field table of one resource type, as ``docs/checks.md`` shows it."""
+    lines = [f"### `{rtype.name}`: {rtype.items}", "", "| field | type | meaning |", "|---|---|---|"]
+    for path, f in field_paths(rtype):
+        lines.append(f"| `{path}` | {f.type} | {f.description} |")
+    return "\n".join(lines)

@@ -83,6 +83,8 @@ def did_you_mean(word: str, choices: Iterable[str], cutoff: float = 0.6) -> str:
     close = difflib.get_close_matches(word, sorted(set(choices)), n=3, cutoff=cutoff)
     if not close:
         return ""
+    best = difflib.SequenceMatcher(None, word, close[0]).ratio()
+    close = [c for c in close if difflib.SequenceMatcher(None, word, c).ratio() >= best - 0.05]  # only the near-best
     return f"did you mean {either(close)}?"
 
 

@@ -58,6 +58,21 @@ def test_key_rotation_judges_active_keys_only_and_uses_the_parameter() -> None:
                                                                          "user/two key 2"}
 
 
+def test_ages_keep_their_fraction_of_a_day() -> None:
+    """A key 90.5 days old is older than 90 days: ages are not truncated to whole days."""
+    inv = inventory(users=(user("half", access_keys=(key(1, 90.5),)), user("under", access_keys=(key(1, 89.9),))))
+    result = LIB.run("iam-access-key-rotation", inv)
+    assert [(f.label, f.reason) for f in result.failed] == [("user/half key 1", "active key 1 is 90.5 days old (limit 90)")]
+    stale = LIB.run("iam-unused-credentials", inventory(users=(
+        user("p", password_enabled=True, password_last_used=days_ago(45.5)),
+        user("k", access_keys=(key(1, 300, used=50.25),)),
+    )))
+    assert {f.label: f.reason for f in stale.failed} == {
+        "user/p": "password last used 45.5 days ago (limit 45 days)",
+        "user/k": "access key 1 last used 50.2 days ago (limit 45 days)",
+    }
+
+
 def test_unused_credentials_cis_45_days_or_more() -> None:
     inv = inventory(users=(
         user("fresh-never-used", password_enabled=True, password_last_changed=days_ago(10), created=days_ago(10)),
@@ -68,9 +83,11 @@ def test_unused_credentials_cis_45_days_or_more() -> None:
         user("key-never-used-old", access_keys=(key(1, 50),)),
         user("key-inactive-stale", access_keys=(key(1, 500, active=False, used=400),)),
         user("no-password-stale-fields", password_enabled=False, password_last_used=days_ago(400)),
+        user("key-used-45-days-ago", access_keys=(key(1, 300, used=45),)),
+        user("key-used-44-days-ago", access_keys=(key(1, 300, used=44),)),
     ))
     assert failing("iam-unused-credentials", inv) == {"user/old-never-used", "user/used-45-days-ago",
-                                                       "user/key-never-used-old"}
+                                                       "user/key-never-used-old", "user/key-used-45-days-ago"}
 
 
 def test_single_active_key_counts_active_keys() -> None:
@@ -163,6 +180,39 @@ def test_waivers_apply_until_they_expire() -> None:
     expired = apply_waivers(result, [waiver], control, today=dt.date(2026, 7, 1))
     assert [f.status for f in expired.findings] == [FAIL, FAIL]
     assert "waiver expired 2026-06-30" in expired.findings[0].reason
+
+
+def test_waivers_apply_only_to_the_accounts_they_name() -> None:
+    inv = inventory(users=(user("a", access_keys=(key(1, 300),)),))  # account name "t"
+    check = LIB.get("iam-access-key-rotation")
+    control = Control(id="T-1", check=check, params={}, severity="medium", index=0)
+    result = run_check(check, inv)
+
+    def waiver(*accounts: str) -> Waiver:
+        return Waiver(check="iam-access-key-rotation", control=None, resources=(f"arn:aws:iam::{ACCT}:user/*",),
+                      reason="vendor", approved_by="sec", expires=dt.date(2026, 6, 30), accounts=accounts)
+
+    today = dt.date(2026, 6, 1)
+    assert [f.status for f in apply_waivers(result, [waiver("prod")], control, today=today).findings] == [FAIL]
+    assert [f.status for f in apply_waivers(result, [waiver("prod", "t")], control, today=today).findings] == [WAIVED]
+    assert [f.status for f in apply_waivers(result, [waiver()], control, today=today).findings] == [WAIVED]
+
+
+# --- block public access -----------------------------------------------------------------------------------------------
+
+PUBLIC_READ = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
+                                                       "Resource": "arn:aws:s3:::b/*"}]}
+
+
+def test_the_account_block_public_access_settings_make_a_public_policy_harmless() -> None:
+    from pytest_iam.inventory import Bucket, PublicAccessBlock
+
+    bucket = Bucket(name="b", arn="arn:aws:s3:::b", region="us-east-1", policy=PUBLIC_READ)
+    assert failing("s3-no-public-bucket-policy", inventory(buckets=(bucket,))) == {"bucket/b"}
+    restricted = inventory(buckets=(bucket,), account_public_access_block=PublicAccessBlock(restrict_public_buckets=True))
+    assert failing("s3-no-public-bucket-policy", restricted) == set()
+    other_setting = inventory(buckets=(bucket,), account_public_access_block=PublicAccessBlock(block_public_acls=True))
+    assert failing("s3-no-public-bucket-policy", other_setting) == {"bucket/b"}
 
 
 # --- hypothesis: the check-file parser accepts or names the problem, never crashes ---------------------------------------
