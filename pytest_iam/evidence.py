@@ -2,23 +2,23 @@
 
 Usage::
 
-    item.user_properties.extend(control_properties(result, control, standard, inventory))
-    # -> check, account, account_id, severity, frameworks, evaluated, failed, failed_resources, snapshot_sha256, ...
+    item.user_properties.extend(control_properties(control, standard, "prod", result=result, inventory=inventory))
+    # -> check, account, account_id, severity, frameworks, outcome, evaluated, failed, failed_resources, ...
 
-Properties are plain strings. ``failed_resources`` is a JSON list of at most 100 ARNs; ``failed_resources_count``
-says how many there are in all.
+Properties are plain strings. ``outcome`` is pass, fail or error (could not be evaluated). ``failed_resources`` and
+``error_resources`` are JSON lists of at most 100 ARNs; their ``*_count`` says how many there are in all.
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any, List, Tuple
+from typing import Any, List, Optional, Tuple
 
 from .checks import CheckResult
 from .inventory import Inventory
 from .secrets import redact
 
-__all__ = ["control_properties", "redact", "suite_properties"]
+__all__ = ["account_properties", "control_properties", "redact", "suite_properties"]
 
 MAX_LISTED_RESOURCES = 100
 
@@ -27,27 +27,49 @@ def _json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"))
 
 
-def control_properties(result: CheckResult, control: Any, standard: Any, inventory: Inventory) -> List[Tuple[str, str]]:
-    check = result.check
-    failed_arns = result.failed_resources()
+def control_properties(control: Any, standard: Any, account: str, *, result: Optional[CheckResult] = None,
+                       inventory: Optional[Inventory] = None, outcome: str = "", reason: str = "",
+                       account_id: str = "") -> List[Tuple[str, str]]:
+    """A control's testcase properties. Without a result (the account could not be reached) the same names are
+    there, with ``evaluated`` 0, ``outcome`` error and the ``reason``."""
+    check = control.check
     props = [
         ("check", check.id),
         ("control", control.id),
         ("standard", standard.name),
-        ("account", result.account),
-        ("account_id", result.account_id),
+        ("account", account),
+        ("account_id", result.account_id if result is not None else account_id),
         ("severity", control.severity),
         ("frameworks", _json({k: list(v) for k, v in check.frameworks.items()})),
-        ("parameters", _json(dict(result.params))),
+        ("parameters", _json(dict(result.params if result is not None else control.params))),
+        ("outcome", outcome or (result.outcome if result is not None else "error")),
+    ]
+    if result is None:
+        props += [("evaluated", "0"), ("failed", "0"), ("errors", "0"), ("waived", "0"), ("reason", reason)]
+        return [(key, redact(value)) for key, value in props]
+    failed = sorted({f.resource for f in result.failed})
+    errors = sorted({f.resource for f in result.errors})
+    props += [
         ("evaluated", str(result.evaluated)),
         ("failed", str(len(result.failed))),
         ("errors", str(len(result.errors))),
         ("waived", str(len(result.waived))),
-        ("failed_resources", _json(failed_arns[:MAX_LISTED_RESOURCES])),
-        ("failed_resources_count", str(len(failed_arns))),
-        ("snapshot_sha256", inventory.sha256()),
+        ("failed_resources", _json(failed[:MAX_LISTED_RESOURCES])),
+        ("failed_resources_count", str(len(failed))),
     ]
+    if errors:
+        props += [("error_resources", _json(errors[:MAX_LISTED_RESOURCES])), ("error_resources_count", str(len(errors)))]
+    if result.nothing_to_evaluate:
+        props.append(("nothing_to_evaluate", result.nothing_to_evaluate))
+    if inventory is not None:
+        props.append(("snapshot_sha256", inventory.sha256()))
     return [(key, redact(value)) for key, value in props]
+
+
+def account_properties(inventory: Inventory) -> List[Tuple[str, str]]:
+    """What ties a Python test that used ``iam`` to the facts it judged."""
+    return [("account", inventory.account_name), ("account_id", inventory.account_id),
+            ("snapshot_sha256", inventory.sha256())]
 
 
 def suite_properties(inventory: Inventory) -> List[Tuple[str, str]]:

@@ -11,7 +11,7 @@ Usage (in a test)::
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, List
 
 from .checks import CheckResult, Library, run_check
 from .inventory import Inventory
@@ -22,6 +22,7 @@ class IamView:
         self.inventory = inventory
         self.library = library
         self.account = account
+        self.results: List[CheckResult] = []  # this test's failing iam.check results, shown when an assert fails
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inventory, name)
@@ -31,8 +32,11 @@ class IamView:
         return f"<iam {inv.account_name} ({inv.account_id}): {len(inv.users)} users, {len(inv.roles)} roles>"
 
     def check(self, check_id: str, **params: Any) -> CheckResult:
-        """Run a library check against this account; the result is falsy when anything fails."""
-        return run_check(self.library.get(check_id), self.inventory, params)
+        """Run a library check against this account; the result is falsy when anything fails or cannot be judged."""
+        result = run_check(self.library.get(check_id), self.inventory, params)
+        if not result:
+            self.results.append(result)
+        return result
 
     def can(self, principal: str, action: str, resource: str = "*", context: Any = None) -> Any:
         """Would AWS allow ``principal`` to do ``action`` on ``resource``? (a Decision; truthy when allowed)."""
