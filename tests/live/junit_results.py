@@ -24,6 +24,7 @@ class ControlOutcome:
     name: str
     outcome: str
     properties: Tuple[Tuple[str, str], ...]
+    message: str = ""  # the <failure> / <error> element's message attribute and text
 
     @property
     def props(self) -> Dict[str, str]:
@@ -55,6 +56,14 @@ def _outcome(case: ET.Element) -> str:
     return "passed"
 
 
+def _message(case: ET.Element) -> str:
+    for tag in ("failure", "error"):
+        element = case.find(tag)
+        if element is not None:
+            return f"{element.get('message', '')}\n{element.text or ''}"
+    return ""
+
+
 def read_junit(path: Path) -> JUnitReport:
     """Parse ``path``; test cases are keyed by their ``check`` property (one account per run)."""
     root = ET.parse(path).getroot()
@@ -63,7 +72,8 @@ def read_junit(path: Path) -> JUnitReport:
     controls: Dict[str, ControlOutcome] = {}
     for case in suite.iter("testcase"):
         props = tuple((p.get("name", ""), p.get("value", "")) for p in case.iter("property"))
-        outcome = ControlOutcome(name=case.get("name", ""), outcome=_outcome(case), properties=props)
+        outcome = ControlOutcome(name=case.get("name", ""), outcome=_outcome(case), properties=props,
+                                 message=_message(case))
         key = outcome.props.get("check", outcome.name)
         assert key not in controls, f"{path}: check {key} appears twice"
         controls[key] = outcome

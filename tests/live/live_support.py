@@ -101,12 +101,13 @@ def run_plugin(pytester: pytest.Pytester, aws_environment: None) -> RunPlugin:
     ``run_plugin(URL, extra=["--iam-save-snapshot", "snap"], profile=None, conftest=None)`` writes
     ``iam-accounts.yaml`` (one account ``live`` at ``endpoint_url: URL``) and ``iam_all.yaml``, runs
     ``pytest iam_all.yaml --iam-account=live --junitxml=...`` and returns the ``RunResult`` and the parsed report.
+    ``timeout`` (seconds) bounds the run.
     """
     pytester.makefile(".yaml", iam_all=standard_of_every_check())
     runs = {"n": 0}
 
     def run(endpoint_url: str, extra: Optional[List[str]] = None, profile: Optional[str] = None,
-            conftest: Optional[str] = None) -> Tuple[Any, JUnitReport]:
+            conftest: Optional[str] = None, timeout: float = RUN_TIMEOUT_SECONDS) -> Tuple[Any, JUnitReport]:
         runs["n"] += 1
         entry: dict = {"endpoint_url": endpoint_url, "regions": ["us-east-1"]}
         if profile:
@@ -117,7 +118,7 @@ def run_plugin(pytester: pytest.Pytester, aws_environment: None) -> RunPlugin:
         xml = pytester.path / f"evidence-{runs['n']}.xml"
         args = ["-p", "no:cacheprovider", "iam_all.yaml", f"--junitxml={xml}",
                 "--iam-account=live", "--iam-accounts-file=iam-accounts.yaml"]
-        result = pytester.runpytest_subprocess(*args, *(extra or []), timeout=RUN_TIMEOUT_SECONDS)
+        result = pytester.runpytest_subprocess(*args, *(extra or []), timeout=timeout)
         out, err = result.stdout.str()[-3000:], result.stderr.str()[-2000:]
         assert xml.is_file(), f"no JUnit report was written:\n{out}\n{err}"
         return result, read_junit(xml)
