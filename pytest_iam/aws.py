@@ -25,6 +25,7 @@ import botocore.session
 from botocore.config import Config
 
 from . import __version__
+from .secrets import remember_secret
 
 READ_ONLY_PREFIXES = ("List", "Get", "Describe")
 ALLOWED_OPERATIONS = frozenset(
@@ -183,6 +184,8 @@ def assume_role_session(
         if duration_seconds:
             params["DurationSeconds"] = duration_seconds
         creds = sts.assume_role(**params)["Credentials"]
+        for value in (creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"]):
+            remember_secret(value)  # masked wherever it might later appear (an error message, a report)
         return {
             "access_key": creds["AccessKeyId"],
             "secret_key": creds["SecretAccessKey"],
