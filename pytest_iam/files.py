@@ -22,6 +22,7 @@ import yaml
 
 MAX_DEPTH = 64  # levels of nesting in a file a person writes
 MAX_NODES = 200_000  # values in a file once its aliases are expanded
+MAX_OPEN_BRACKETS = 200  # YAML's scanner is quadratic in flow nesting: refuse ``[[[[...`` before it runs
 
 
 class FileError(Exception):
@@ -72,6 +73,9 @@ def load_yaml(path: str | Path, error: Type[Exception] = FileError) -> Any:
         raise error(f"{path}: not UTF-8 text (byte {exc.start})") from None
     except OSError as exc:
         raise error(f"{path}: cannot read: {one_line(exc.strerror or type(exc).__name__)}") from None
+    deep = _deep_flow(text)
+    if deep:
+        raise error(f"{path}:{deep[0]}:{deep[1]}: not valid YAML: nested too deeply (more than {MAX_OPEN_BRACKETS} open brackets)")
     try:
         data = yaml.load(text, Loader=_Loader)  # noqa: S506 -- a SafeLoader
     except yaml.YAMLError as exc:
@@ -85,6 +89,34 @@ def load_yaml(path: str | Path, error: Type[Exception] = FileError) -> Any:
     if problem:
         raise error(f"{path}: {problem}")
     return data
+
+
+def _deep_flow(text: str) -> tuple:
+    """(line, column) where ``[`` / ``{`` nesting passes MAX_OPEN_BRACKETS, or ``()``. A rough scan (quotes end at a
+    line's end, comments skipped): it only has to be right about absurd files, and a normal file is far below."""
+    if text.count("[") + text.count("{") <= MAX_OPEN_BRACKETS:
+        return ()
+    depth, line, quote, comment = 0, 1, "", False
+    for offset, ch in enumerate(text):
+        if ch == "\n":
+            line, quote, comment = line + 1, "", False
+            continue
+        if comment:
+            continue
+        if quote:
+            if ch == quote:
+                quote = ""
+        elif ch in "'\"":
+            quote = ch
+        elif ch == "#":
+            comment = True
+        elif ch in "[{":
+            depth += 1
+            if depth > MAX_OPEN_BRACKETS:
+                return line, offset - text.rfind("\n", 0, offset)
+        elif ch in "]}" and depth:
+            depth -= 1
+    return ()
 
 
 def shape_problem(data: Any) -> str:
@@ -112,7 +144,7 @@ def shape_problem(data: Any) -> str:
                 stack.pop()
                 continue
             if len(path) >= MAX_DEPTH:
-                return f"{place(path)}: nested more than {MAX_DEPTH} levels deep"
+                return f"{place(path[:6])}...: nested more than {MAX_DEPTH} levels deep"
             if isinstance(value, dict):
                 for key in value:
                     if not isinstance(key, str):
