@@ -5,9 +5,11 @@ Each test runs pytest on example files through ``pytester``, as a user would.
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import socket
 import xml.etree.ElementTree as ET
+from typing import Any
 
 import pytest
 
@@ -35,6 +37,7 @@ policies:
       Version: "2012-10-17"
       Statement:
         - {{Sid: {FAKE_KEY_ID}, Effect: Allow, Action: "*", Resource: "*"}}
+        - {{Sid: {FAKE_SECRET}, Effect: Allow, Action: "s3:*", Resource: "*"}}
 users:
   - {{name: ana, console: {{last_used_days: 1}}, attached_policies: [LeakyAdmin]}}
 """
@@ -82,6 +85,26 @@ def test_an_unreachable_account_gives_junit_errors_with_properties(pytester: pyt
         "dead (?): 4 checks, 0 passed, 0 failed, 4 could not be evaluated",
         "  could not be evaluated by severity: *",
     ])
+
+
+def test_unavailable_organization_facts_are_errors_with_properties(pytester: pytest.Pytester,
+                                                                    demo_inventory: Any) -> None:
+    from pytest_iam.inventory import ORG_UNAVAILABLE, Organization, save_snapshot
+
+    reason = "DescribeOrganization: AccessDeniedException"
+    inventory = dataclasses.replace(demo_inventory, account_name="member",
+                                    organization=Organization(status=ORG_UNAVAILABLE, reason=reason))
+    save_snapshot(inventory, pytester.path / "snap")
+    pytester.path.joinpath("iam_org.yaml").write_text(
+        "controls:\n  - check: org-scps-present\n  - check: org-scp-guardrails\n  - check: iam-root-mfa\n")
+    result = pytester.runpytest_inprocess("--iam-snapshot=snap", "--junitxml=o.xml")
+    cases = junit_cases(pytester.path / "o.xml")
+    for name in ("org-scps-present[member]", "org-scp-guardrails[member]"):
+        assert cases[name]["outcome"] == "error", name
+        props = cases[name]["props"]
+        assert props["outcome"] == "error" and props["errors"] == "1" and props["snapshot_sha256"]
+    assert cases["iam-root-mfa[member]"]["outcome"] in ("passed", "failed")
+    result.stdout.fnmatch_lines([f"*{reason}*", "*2 could not be evaluated*"])
 
 
 def test_nothing_to_evaluate_is_said_in_the_terminal_and_a_property(pytester: pytest.Pytester) -> None:
