@@ -176,7 +176,7 @@ def check_scenario(scenario: dict, source: str) -> None:
 
     for index, bucket in enumerate(scenario.get("buckets", [])):
         name = bucket["name"]
-        if ".." in name or ".-" in name or "-." in name or re.fullmatch(r"[0-9.]+", name):
+        if ".." in name or ".-" in name or "-." in name or re.fullmatch(r"[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+", name):
             fail(f"buckets[{index}].name", f"{name!r} is not a bucket name S3 accepts")
         if bucket.get("region") and bucket["region"] not in _s3_regions():
             fail(f"buckets[{index}].region", f"unknown region {bucket['region']!r}")
