@@ -62,7 +62,7 @@ def _text(value: Any) -> Any:
 
 
 def _environment() -> jinja2.Environment:
-    env = jinja2.Environment(
+    return jinja2.Environment(
         loader=jinja2.PackageLoader("pytest_iam", "templates"),
         autoescape=True,
         finalize=_text,
@@ -70,8 +70,6 @@ def _environment() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters["plain"] = _plain
-    return env
 
 
 def _plain(value: Any) -> str:
@@ -97,7 +95,10 @@ def _record(record: Mapping[str, Any]) -> Dict[str, Any]:
     for key in _RECORD_KEYS:
         out[key] = "" if out.get(key) is None else out[key]
     waiver = out.get("waiver")
-    out["waiver"] = {k: ("" if waiver.get(k) is None else waiver[k]) for k in _WAIVER_KEYS} if isinstance(waiver, Mapping) else None
+    if isinstance(waiver, Mapping):
+        out["waiver"] = {k: "" if waiver.get(k) is None else waiver[k] for k in _WAIVER_KEYS}
+    else:
+        out["waiver"] = None
     return out
 
 
@@ -148,6 +149,7 @@ def _controls(manifest: Mapping[str, Any], findings: Iterable[Mapping[str, Any]]
     controls = []
     for number, row in enumerate(rows, 1):
         records = by_control.get(_key(row), [])
+        mine = changes.get((str(row.get("account", "")), str(row.get("control", ""))), {})
         counts = {status: sum(1 for r in records if r.get("status") == status) for status in FINDING_WORDS}
         evaluated = row.get("evaluated")
         evaluated = evaluated if isinstance(evaluated, int) else len(records)
@@ -176,9 +178,7 @@ def _controls(manifest: Mapping[str, Any], findings: Iterable[Mapping[str, Any]]
             "failed": sorted((r for r in records if r.get("status") == "fail"), key=lambda r: str(r.get("resource"))),
             "waived": sorted((r for r in records if r.get("status") == "waived"), key=lambda r: str(r.get("resource"))),
             "errors": sorted((r for r in records if r.get("status") == "error"), key=lambda r: str(r.get("resource"))),
-            "changes": [(title, changes[(str(row.get("account", "")), str(row.get("control", "")))].get(name, []))
-                        for name, title, _ in DIFF_SECTIONS
-                        if changes[(str(row.get("account", "")), str(row.get("control", "")))].get(name)],
+            "changes": [(title, mine[name]) for name, title, _ in DIFF_SECTIONS if mine.get(name)],
         })
     controls.sort(key=lambda c: (c["account"], CATEGORIES.index(c["category"]), _severity_rank(c["severity"]),
                                  c["standard"], c["control"]))
