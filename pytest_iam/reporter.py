@@ -77,6 +77,12 @@ def _mask(report: pytest.TestReport) -> None:
     report.sections = [(title, redact(content)) for title, content in report.sections]
 
 
+def keyed_account_facts(facts: Dict[str, list]) -> List[Tuple[str, str, str]]:
+    """``(account, name, value)`` for the suite properties ``<account>.<name>``, accounts sorted. The account's own
+    name is the key, so it is not repeated as a property."""
+    return [(account, key, value) for account in sorted(facts) for key, value in facts[account] if key != "account"]
+
+
 class IamReporter:
     """Tallies control outcomes per account and severity, writes suite properties and the terminal summary."""
 
@@ -134,9 +140,8 @@ class IamReporter:
         if xml is None or not self.state.account_facts:
             return
         xml.add_global_property("pytest_iam_version", __version__)
-        for name in sorted(self.state.account_facts):
-            for key, value in self.state.account_facts[name]:
-                xml.add_global_property(key, value)
+        for name, key, value in keyed_account_facts(self.state.account_facts):
+            xml.add_global_property(f"{name}.{key}", value)
 
     def pytest_terminal_summary(self, terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
         if not self.outcomes:

@@ -24,7 +24,14 @@ def junit_cases(path: Path) -> Dict[str, dict]:
 
 
 def suite_properties(path: Path) -> list:
+    """Every suite property as ``(name, value)``, in order; an account's facts are named ``<account>.<name>``."""
     root = ET.parse(path).getroot()
     suite = root.find("testsuite")
     props = suite.find("properties")
     return [(p.get("name"), p.get("value")) for p in (props if props is not None else [])]
+
+
+def account_suite_properties(path: Path, account: str) -> list:
+    """One account's suite properties as ``(name, value)`` with the ``<account>.`` prefix taken off."""
+    prefix = f"{account}."
+    return [(name[len(prefix):], value) for name, value in suite_properties(path) if name.startswith(prefix)]

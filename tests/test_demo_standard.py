@@ -67,10 +67,13 @@ def test_junit_properties_are_complete_evidence(pytester: pytest.Pytester) -> No
     assert int(props["evaluated"]) >= 50
     assert len(props["snapshot_sha256"]) == 64
     suite = dict(suite_properties(pytester.path / "e.xml"))
-    assert suite["caller_arn"].startswith("arn:aws:")
-    assert suite["collected_at"].endswith("+00:00")
+    assert suite["demo.caller_arn"].startswith("arn:aws:")
+    assert suite["demo.collected_at"].endswith("+00:00")
+    assert suite["demo.account_id"] == "123456789012"
     assert suite["pytest_iam_version"]
-    assert suite["snapshot_sha256"] == props["snapshot_sha256"]
+    assert suite["demo.snapshot_sha256"] == props["snapshot_sha256"]
+    assert int(suite["demo.api_calls"]) > 0
+    assert not [name for name in suite if name != "pytest_iam_version" and not name.startswith("demo.")]
 
 
 def test_failure_message_is_a_table_of_resources_with_reasons(pytester: pytest.Pytester) -> None:

@@ -6,6 +6,7 @@ Usage::
     report.controls["iam-root-mfa"].outcome          # "passed" / "failed" / "error" / "skipped"
     report.controls["iam-root-mfa"].failed_resources # frozenset of ARNs
     report.suite_properties                          # ((name, value), ...) of the test suite
+    report.account_properties()                      # the one account's suite properties, without "<account>."
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import json
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, FrozenSet, Mapping, Tuple
+from typing import Dict, FrozenSet, Mapping, Optional, Tuple
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,14 @@ class ControlOutcome:
 class JUnitReport:
     controls: Mapping[str, ControlOutcome]
     suite_properties: Tuple[Tuple[str, str], ...]
+
+    def account_properties(self, account: Optional[str] = None) -> Tuple[Tuple[str, str], ...]:
+        """The suite properties named ``<account>.<name>``, as ``(name, value)``; without ``account``, those of the
+        one account the test cases name."""
+        if account is None:
+            (account,) = {control.props["account"] for control in self.controls.values()}
+        prefix = f"{account}."
+        return tuple((name[len(prefix):], value) for name, value in self.suite_properties if name.startswith(prefix))
 
 
 def _outcome(case: ET.Element) -> str:

@@ -77,7 +77,7 @@ def _outcomes(report: JUnitReport) -> Dict[str, str]:
 
 
 def _collection_errors(report: JUnitReport) -> List[str]:
-    return [value for name, value in report.suite_properties if name == "collection_error"]
+    return [value for name, value in report.account_properties() if name == "collection_error"]
 
 
 def _text(report: JUnitReport, check_id: str) -> str:

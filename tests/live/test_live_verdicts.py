@@ -103,10 +103,10 @@ def test_outcome_and_failed_resources_match_the_seeded_world(live: Dict[str, Any
 
 def test_run_recorded_no_collection_error_and_the_callers_facts(live: Dict[str, Any]) -> None:
     world: SeededWorld = live["world"]
-    suite = dict(live["report"].suite_properties)
+    suite = dict(live["report"].account_properties("live"))
     names = [name for name, _ in live["report"].suite_properties]
-    assert "collection_error" not in names, live["report"].suite_properties
-    assert suite["account"] == "live"
+    assert not any(name.endswith("collection_error") for name in names), live["report"].suite_properties
+    assert {name.rsplit(".", 1)[0] for name in names if name != "pytest_iam_version"} == {"live"}  # keyed by account
     assert suite["account_id"] == world.account_id
     assert suite["caller_arn"].startswith(f"arn:aws:sts::{world.account_id}:")
     failing = sum(1 for c in world.expected.values() if c)
@@ -139,8 +139,9 @@ def test_snapshot_rerun_offline_gives_identical_verdicts_and_properties(
         assert (again.name, again.outcome) == (control.name, control.outcome)
         assert again.properties == control.properties  # every property, snapshot hash included
     # the suite says the same about the account; only the live run made API calls, and says how many
-    assert list(offline.suite_properties) == [p for p in online.suite_properties if p[0] != "api_calls"]
-    assert "api_calls" not in dict(offline.suite_properties)
+    assert list(offline.suite_properties) == [p for p in online.suite_properties if p[0] != "live.api_calls"]
+    assert "live.api_calls" in dict(online.suite_properties)
+    assert "api_calls" not in dict(offline.account_properties("live"))
 
 
 def test_tripwire_catches_a_live_run_so_its_silence_means_something(

@@ -25,7 +25,7 @@ def test_two_workers_collect_the_account_once(moto_endpoint: str, run_plugin: An
     file_sha = hashlib.sha256(snapshot.read_bytes()).hexdigest()
     shas = {control.props["snapshot_sha256"] for control in report.controls.values()}
     assert shas == {file_sha}
-    suite = dict(report.suite_properties)
+    suite = dict(report.account_properties("live"))
     assert suite["snapshot_sha256"] == file_sha
     assert int(suite["api_calls"]) == len(requests)
     result.stdout.fnmatch_lines([f"live ({MOTO_ACCOUNT}): * checks, *, {len(requests)} read-only API calls"])
