@@ -319,8 +319,9 @@ def measure(conn: Any, server: Any, endpoint: str, users: int, traced: bool, rep
     assert inventory is not None
     return Run(users=users, seed_seconds=statistics.median(seeds), calls=calls_seen[0],
                collect_seconds=statistics.median(collects), checks_seconds=statistics.median(checks_total),
-               checks=checks, maxrss_mib=maxrss, traced_peak_mib=peak, collected_users=len(inventory.users),
-               collection_errors=tuple(str(e) for e in inventory.errors))
+               checks=checks, maxrss_mib=maxrss, traced_peak_mib=peak, collected_users=len(inventory.users or ()),
+               collection_errors=tuple(str(e) for e in inventory.errors) + tuple(f"unread {g.source}: {g}"
+                                                                                for g in inventory.unread))
 
 
 # --- output ----------------------------------------------------------------------------------------------------------

@@ -156,7 +156,7 @@ def by_service(calls: Counter, *services: str) -> Dict[Tuple[str, str], int]:
 def test_both_accounts_are_collected_in_full(collected: Dict[int, Collected]) -> None:
     for users, result in collected.items():
         inv = result.inventory
-        assert inv.errors == ()
+        assert inv.errors == () and inv.unread == ()
         assert len(inv.users) == users
         assert all(u.in_credential_report and len(u.access_keys) == 1 for u in inv.users)
         assert sum(u.mfa_active for u in inv.users) == users - len(range(0, users, 10))
