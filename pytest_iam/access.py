@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, List, Mapping, Optional, Tuple
 
-from .inventory import ORG_MEMBER, ORG_NONE, Inventory, PublicAccessBlock
+from .inventory import ACCOUNT_PUBLIC_ACCESS_BLOCK, ORG_MEMBER, ORG_NONE, Inventory, PublicAccessBlock
 from .policy import Decision, Policy, Reason, Request, evaluate, full_admin, privilege_escalation
 from .policy.principals import principal_of
 
@@ -112,11 +112,6 @@ def _bucket_name(inventory: Inventory, resource: str) -> Optional[str]:
     return None
 
 
-def _unread(bucket: Any) -> Mapping[str, str]:
-    reader = getattr(bucket, "unread_fields", None)
-    return reader() if reader is not None else {}
-
-
 def _bucket(inventory: Inventory, name: str) -> Any:
     """The bucket of this account named ``name``; None when the account has no such bucket."""
     if inventory.buckets is None:
@@ -134,7 +129,7 @@ def _resource_policy(inventory: Inventory, action: str, resource: str) -> Any:
         bucket = _bucket(inventory, name)
         if bucket is None:
             return None
-        gap = _unread(bucket).get("policy")
+        gap = bucket.unread_fields().get("policy")
         if gap:
             raise IncompleteFacts(f"the policy of bucket {name} could not be read ({gap})")
         return bucket.policy
@@ -153,11 +148,10 @@ def _block_public_access(inventory: Inventory, resource: str) -> Optional[dict]:
     bucket = _bucket(inventory, name) if name is not None else None
     if bucket is None:
         return None
-    gap = _unread(bucket).get("public_access_block")
+    gap = bucket.unread_fields().get("public_access_block")
     if gap:
         raise IncompleteFacts(f"the block-public-access settings of bucket {name} could not be read ({gap})")
-    finder = getattr(inventory, "gap", None)
-    account_gap = finder("account_public_access_block") if finder is not None else None
+    account_gap = inventory.gap(ACCOUNT_PUBLIC_ACCESS_BLOCK)
     if account_gap is not None:
         raise IncompleteFacts(f"the account's block-public-access settings could not be read ({account_gap})")
     effective = bucket.public_access_block or PublicAccessBlock()

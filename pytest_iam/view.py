@@ -29,7 +29,10 @@ class IamView:
 
     def __repr__(self) -> str:
         inv = self.inventory
-        return f"<iam {inv.account_name} ({inv.account_id}): {len(inv.users)} users, {len(inv.roles)} roles>"
+        def count(items: Any, noun: str) -> str:
+            return f"{noun} not read" if items is None else f"{len(items)} {noun}"
+
+        return f"<iam {inv.account_name} ({inv.account_id}): {count(inv.users, 'users')}, {count(inv.roles, 'roles')}>"
 
     def check(self, check_id: str, **params: Any) -> CheckResult:
         """Run a library check against this account; the result is falsy when anything fails or cannot be judged."""
