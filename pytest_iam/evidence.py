@@ -7,6 +7,8 @@ Usage::
 
 Properties are plain strings. ``outcome`` is pass, fail or error (could not be evaluated). ``failed_resources`` and
 ``error_resources`` are JSON lists of at most 100 ARNs; their ``*_count`` says how many there are in all.
+``waived_resources`` (when something was waived) is a JSON list of every waived resource with its waiver:
+``[{"resource", "label", "reason", "approved_by", "expires", "ticket"}, ...]``.
 """
 
 from __future__ import annotations
@@ -57,6 +59,9 @@ def control_properties(control: Any, standard: Any, account: str, *, result: Opt
         ("failed_resources", _json(failed[:MAX_LISTED_RESOURCES])),
         ("failed_resources_count", str(len(failed))),
     ]
+    waived = waived_resources(result, standard, control)
+    if waived:
+        props.append(("waived_resources", _json(waived)))
     if errors:
         props += [("error_resources", _json(errors[:MAX_LISTED_RESOURCES])), ("error_resources_count", str(len(errors)))]
     if result.nothing_to_evaluate:
@@ -64,6 +69,19 @@ def control_properties(control: Any, standard: Any, account: str, *, result: Opt
     if inventory is not None:
         props.append(("snapshot_sha256", inventory.sha256()))
     return [(key, redact(value)) for key, value in props]
+
+
+def waived_resources(result: CheckResult, standard: Any, control: Any) -> List[dict]:
+    """Every waived finding with the waiver that waived it: resource, label, and the waiver's reason, approver,
+    expiry and ticket."""
+    from .standards import covering_waiver
+
+    out = []
+    for finding in result.waived:
+        waiver = covering_waiver(getattr(standard, "waivers", ()), control, result.account, finding.resource)
+        record = waiver.record() if waiver is not None else {"reason": "", "approved_by": "", "expires": "", "ticket": None}
+        out.append({"resource": finding.resource, "label": finding.label, **record})
+    return sorted(out, key=lambda r: (r["resource"], r["label"]))
 
 
 def account_properties(inventory: Inventory) -> List[Tuple[str, str]]:

@@ -35,7 +35,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="write each account's inventory as JSON into DIR")
     group.addoption("--iam-list-checks", action="store_true", default=False,
                     help="print the check library as a table and exit")
+    group.addoption("--iam-evidence", default=None, metavar="DIR",
+                    help="write an evidence bundle into DIR: manifest with hashes, OCSF findings, snapshots, JUnit copy, "
+                         "report (default: ini iam_evidence_dir)")
+    group.addoption("--iam-baseline", default=None, metavar="DIR",
+                    help="an earlier evidence bundle: report new failures, fixed, still failing, newly waived, waivers gone")
     parser.addini("iam_accounts_file", "accounts file for pytest-iam", default=None)
+    parser.addini("iam_evidence_dir", "folder for the evidence bundle (as --iam-evidence)", default=None)
     parser.addini("iam_check_paths", "extra folders of check YAML files", type="paths", default=[])
 
 
@@ -65,6 +71,11 @@ def pytest_configure(config: pytest.Config) -> None:
     iam_state = IamSession(config)
     config.stash[STATE] = iam_state
     config.pluginmanager.register(reporter.IamReporter(iam_state), "pytest-iam-reporter")
+    from .audit import AuditTrail, BundleFinisher
+
+    trail = AuditTrail(config, iam_state)
+    config.pluginmanager.register(trail, "pytest-iam-audit")
+    config.pluginmanager.register(BundleFinisher(trail), "pytest-iam-bundle")
     if iam_state.standard_paths:
         _run_standards_only_or_also(config, iam_state.standard_paths)
 

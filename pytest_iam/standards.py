@@ -17,6 +17,7 @@ A standard file::
         reason: vendor integration, rotation scheduled
         approved_by: security@acme.example
         expires: 2027-01-31                       # the day after, the waiver no longer applies
+        ticket: CHG-4411                          # optional: the change or risk ticket that approved it
 """
 
 from __future__ import annotations
@@ -47,6 +48,8 @@ class Waiver:
     approved_by: str
     expires: dt.date
     accounts: Tuple[str, ...] = ()
+    ticket: Optional[str] = None
+    source: str = ""  # "<standard file>: waivers[<index>]", naming it in the waiver trail
 
     def covers(self, control: "Control", account: str, arn: str) -> bool:
         if self.check is not None and self.check != control.check.id:
@@ -59,6 +62,19 @@ class Waiver:
 
     def expired(self, today: dt.date) -> bool:
         return today > self.expires
+
+    def applies_to(self, control: "Control", account: str) -> bool:
+        """Whether the waiver is about this control on this account (whatever its resources)."""
+        if self.check is not None and self.check != control.check.id:
+            return False
+        if self.control is not None and self.control != control.id:
+            return False
+        return not self.accounts or account in self.accounts
+
+    def record(self) -> Dict[str, Any]:
+        """The waiver as the trail records it: ``{"reason", "approved_by", "expires", "ticket"}``."""
+        return {"reason": self.reason, "approved_by": self.approved_by, "expires": self.expires.isoformat(),
+                "ticket": self.ticket}
 
 
 @dataclass(frozen=True)
@@ -129,7 +145,8 @@ def load_standard(path: Path, library: Library) -> Standard:
         waivers.append(Waiver(check=entry.get("check"), control=entry.get("control"),
                               resources=tuple(entry["resources"]), reason=entry["reason"],
                               approved_by=entry["approved_by"], expires=expires,
-                              accounts=tuple(entry.get("accounts") or ())))
+                              accounts=tuple(entry.get("accounts") or ()), ticket=entry.get("ticket"),
+                              source=f"{path.name}: waivers[{index}]"))
     return Standard(name=data.get("standard", path.stem), title=data.get("title", ""), path=path,
                     controls=tuple(controls), waivers=tuple(waivers), accounts=tuple(data.get("accounts") or ()))
 
@@ -144,6 +161,22 @@ def apply_waivers(result: CheckResult, waivers: Iterable[Waiver], control: Contr
             finding = _waive(finding, [w for w in waivers if w.covers(control, result.account, finding.resource)], today)
         findings.append(finding)
     return replace(result, findings=tuple(findings))
+
+
+def covering_waiver(waivers: Iterable[Waiver], control: Control, account: str, arn: str,
+                    today: Optional[dt.date] = None) -> Optional[Waiver]:
+    """The live waiver that waives ``arn`` for this control on this account (the first one listed), or None."""
+    today = today or dt.date.today()
+    return next((w for w in waivers if w.covers(control, account, arn) and not w.expired(today)), None)
+
+
+EXPIRING_DAYS = 14
+
+
+def expiring(expires: dt.date, today: Optional[dt.date] = None, days: int = EXPIRING_DAYS) -> bool:
+    """A waiver with this expiry date is still live, and will no longer be within ``days`` days."""
+    today = today or dt.date.today()
+    return 0 <= (expires - today).days <= days
 
 
 def _waive(finding: Finding, waivers: list, today: dt.date) -> Finding:

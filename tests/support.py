@@ -23,6 +23,21 @@ def junit_cases(path: Path) -> Dict[str, dict]:
     return cases
 
 
+def junit_case_list(path: Path) -> list:
+    """Every testcase in file order, as ``{"name", "classname", "outcome", "props"}`` (names may repeat across
+    standards, so a list rather than a dict)."""
+    root = ET.parse(path).getroot()
+    out = []
+    for case in root.iter("testcase"):
+        outcome = "passed"
+        for tag in ("failure", "error", "skipped"):
+            if case.find(tag) is not None:
+                outcome = {"failure": "failed"}.get(tag, tag)
+        props = {p.get("name"): p.get("value") for p in case.iter("property")}
+        out.append({"name": case.get("name"), "classname": case.get("classname"), "outcome": outcome, "props": props})
+    return out
+
+
 def suite_properties(path: Path) -> list:
     """Every suite property as ``(name, value)``, in order; an account's facts are named ``<account>.<name>``."""
     root = ET.parse(path).getroot()
