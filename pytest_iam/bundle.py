@@ -154,7 +154,8 @@ def verify_bundle(directory: Path, expect_sha256: Optional[str] = None) -> List[
     digest = hashlib.sha256(data).hexdigest()
     recorded = _recorded_manifest_sum(directory, problems)
     if recorded is not None and recorded != digest:
-        problems.append(f"changed: {MANIFEST} (its SHA-256 is not the one in {MANIFEST_SUM})")
+        # the manifest's own hashes cannot be trusted any more: it alone is named
+        return problems + [f"changed: {MANIFEST} (its SHA-256 is not the one in {MANIFEST_SUM})"]
     if expect_sha256 and expect_sha256.lower() != digest:
         problems.append(f"changed: {MANIFEST} (its SHA-256 {digest} is not the expected {expect_sha256})")
     try:
