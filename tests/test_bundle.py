@@ -240,3 +240,30 @@ def test_the_command_line_in_the_manifest_is_masked() -> None:
     assert masked_command_line(["pytest", f"--note={key}", "--api-token", "s3cr3t-value", "--db-password=hunter2",
                                 "--iam-account=prod"]) == [
         "pytest", "--note=AKIA****************", "--api-token", "****", "--db-password=****", "--iam-account=prod"]
+
+
+def test_an_unreachable_account_is_one_error_finding_per_control(pytester: pytest.Pytester,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    import socket
+
+    with socket.socket() as sock:  # a loopback port with nothing listening
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    pytester.path.joinpath("iam-accounts.yaml").write_text(
+        f"accounts:\n  dead:\n    endpoint_url: http://127.0.0.1:{port}\n    max_attempts: 1\n")
+    pytester.path.joinpath("iam_tiny.yaml").write_text("controls:\n  - check: iam-root-mfa\n  - check: iam-password-policy\n")
+    result = pytester.runpytest_inprocess("--iam-account=dead", "--iam-evidence=out", "--junitxml=r.xml")
+    result.assert_outcomes(errors=2)
+    out = pytester.path / "out"
+    assert verify_bundle(out) == []
+    records = read_findings(out / "findings.ocsf.jsonl")
+    assert [(r["check"], r["status"], r["resource"]) for r in records] == [
+        ("iam-password-policy", "error", "dead"), ("iam-root-mfa", "error", "dead")]
+    assert all(r["reason"].startswith("account dead: cannot connect") for r in records)
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["accounts"] == {}  # nothing was collected, so no snapshot either
+    assert not [name for name in manifest["files"] if name.startswith("snapshots/")]
+    assert [(c["outcome"], c["evaluated"], c["reason"][:28]) for c in manifest["controls"]] == [
+        ("error", 0, "account dead: cannot connect"), ("error", 0, "account dead: cannot connect")]
