@@ -220,15 +220,21 @@ def _check_organization(org: dict, fail: Any, unique: Any, no_repeats: Any) -> N
 
 def _check_document(document: Any, where: str, kind: str, fail: Any) -> None:
     """A policy document as the emulator will get it: IAM documents through moto's own validator."""
-    text = _doc(document).replace(ORGANIZATION_ID_TOKEN, _EXAMPLE_ORGANIZATION_ID)
+    problem = _document_problem(_doc(document).replace(ORGANIZATION_ID_TOKEN, _EXAMPLE_ORGANIZATION_ID), kind)
+    if problem:
+        fail(where, problem)
+
+
+@functools.lru_cache(maxsize=1024)  # a template's documents repeat for every user it makes
+def _document_problem(text: str, kind: str) -> str:
     try:
         parsed = json.loads(text)
     except (ValueError, RecursionError) as exc:
-        fail(where, f"not a JSON policy document ({one_line(str(exc))})")
+        return f"not a JSON policy document ({one_line(str(exc))})"
     if not isinstance(parsed, dict):
-        fail(where, f"a policy document is a JSON object, not {type(parsed).__name__}")
+        return f"a policy document is a JSON object, not {type(parsed).__name__}"
     if kind == "json":
-        return
+        return ""
     from moto.iam.exceptions import MalformedPolicyDocument
     from moto.iam.policy_validation import IAMPolicyDocumentValidator, IAMTrustPolicyDocumentValidator
 
@@ -236,9 +242,10 @@ def _check_document(document: Any, where: str, kind: str, fail: Any) -> None:
     try:
         validator(text).validate()
     except MalformedPolicyDocument as exc:
-        fail(where, f"IAM refuses this policy document: {one_line(exc.message)}")
+        return f"IAM refuses this policy document: {one_line(exc.message)}"
     except Exception as exc:  # the emulator's own validator failing would fail the seeding the same way
-        fail(where, f"IAM refuses this policy document ({type(exc).__name__}: {one_line(str(exc))})")
+        return f"IAM refuses this policy document ({type(exc).__name__}: {one_line(str(exc))})"
+    return ""
 
 
 @functools.lru_cache(maxsize=1)
