@@ -13,6 +13,7 @@ is shown as text. Every text is masked by :func:`pytest_iam.secrets.redact` on t
 from __future__ import annotations
 
 import json
+import re
 from collections import defaultdict
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple
@@ -46,7 +47,13 @@ DIFF_SECTIONS = (
     ("newly_waived", "Newly waived", "waived now, not waived in the baseline"),
     ("waivers_gone", "Waivers gone", "waived in the baseline, no longer waived now"),
 )
-_RUN_SKIP = {"controls", "accounts", "files"}
+# Manifest entries the page shows in their own places; every other one is listed under "The run".
+_RUN_SKIP = {"controls", "accounts", "files", "standards_and_checks", "stale_waivers", "expiring_waivers", "findings",
+             "report_error"}
+WAIVER_REVIEWS = (
+    ("stale_waivers", "Waivers that matched no resource", "no finding of this run was covered by them"),
+    ("expiring_waivers", "Waivers that expire soon", "after the expiry day the resources they cover fail again"),
+)
 
 
 class ReportError(Exception):
@@ -75,7 +82,7 @@ def _environment() -> jinja2.Environment:
 def _plain(value: Any) -> str:
     """A manifest value as one line of text: strings as they are, lists joined, the rest as JSON."""
     if value is None:
-        return ""
+        return "none"
     if isinstance(value, str):
         return value
     if isinstance(value, list) and all(isinstance(v, str) for v in value):
@@ -97,9 +104,32 @@ def _record(record: Mapping[str, Any]) -> Dict[str, Any]:
     waiver = out.get("waiver")
     if isinstance(waiver, Mapping):
         out["waiver"] = {k: "" if waiver.get(k) is None else waiver[k] for k in _WAIVER_KEYS}
+        # a waived finding's reason ends with its waiver in words; the page shows the waiver in its own columns
+        suffix = (f" [waived until {out['waiver']['expires']}, approved by {out['waiver']['approved_by']}: "
+                  f"{out['waiver']['reason']}]")
+        if isinstance(out["reason"], str) and out["reason"].endswith(suffix):
+            out["reason"] = out["reason"][:-len(suffix)]
     else:
         out["waiver"] = None
     return out
+
+
+def _fact(value: Any) -> Any:
+    """A manifest value for the run table: a flat mapping as (key, text) pairs, anything else as one line."""
+    if isinstance(value, Mapping) and value:
+        return [(str(k), _plain(v)) for k, v in value.items()]
+    return _plain(value)
+
+
+def _natural(text: str) -> Tuple[Any, ...]:
+    """Sort key that puts cis-1.3 before cis-1.11."""
+    return tuple((0, int(part), "") if part.isdigit() else (1, 0, part) for part in re.split(r"(\d+)", text) if part)
+
+
+def _waiver_rows(entries: Any) -> List[Dict[str, str]]:
+    keys = ("standard", "control", "check", "resources", "reason", "approved_by", "expires", "ticket")
+    return [{k: _plain(e.get(k)) if e.get(k) is not None else "" for k in keys}
+            for e in entries or [] if isinstance(e, Mapping)]
 
 
 def _key(record: Mapping[str, Any]) -> Tuple[str, str, str]:
@@ -181,7 +211,7 @@ def _controls(manifest: Mapping[str, Any], findings: Iterable[Mapping[str, Any]]
             "changes": [(title, mine[name]) for name, title, _ in DIFF_SECTIONS if mine.get(name)],
         })
     controls.sort(key=lambda c: (c["account"], CATEGORIES.index(c["category"]), _severity_rank(c["severity"]),
-                                 c["standard"], c["control"]))
+                                 _natural(c["standard"]), _natural(c["control"])))
     return controls
 
 
@@ -226,7 +256,11 @@ def render_report(manifest: Mapping[str, Any], findings: List[Mapping[str, Any]]
     controls = _controls(manifest, findings, diff)
     accounts = _accounts(manifest, controls, findings)
     totals = {cat: sum(a["totals"][cat] for a in accounts) for cat in CATEGORIES}
-    run = [(key, _plain(value)) for key, value in manifest.items() if key not in _RUN_SKIP]
+    run = [(key, _fact(value)) for key, value in manifest.items() if key not in _RUN_SKIP]
+    tally = manifest.get("findings")
+    tally_total = tally.get("total") if isinstance(tally, Mapping) else None
+    reviews = [{"name": name, "title": title, "meaning": meaning, "entries": _waiver_rows(manifest.get(name))}
+               for name, title, meaning in WAIVER_REVIEWS if name in manifest]
     diff_sections = None
     if diff is not None:
         diff_sections = [{"name": name, "title": title, "meaning": meaning, "entries": [_record(e) for e in diff.get(name) or []]}
@@ -235,7 +269,11 @@ def render_report(manifest: Mapping[str, Any], findings: List[Mapping[str, Any]]
     return template.render(
         accounts=accounts, totals=totals, total=sum(totals.values()), run=run, diff=diff,
         baseline=_plain((diff or {}).get("baseline")), diff_sections=diff_sections,
-        files=sorted((manifest.get("files") or {}).items()), categories=CATEGORIES, words=CATEGORY_WORDS,
+        files=sorted((manifest.get("files") or {}).items()),
+        sources=sorted((manifest.get("standards_and_checks") or {}).items()),
+        reviews=reviews, findings_total=len(findings),
+        tally_mismatch=tally_total is not None and tally_total != len(findings), tally_total=tally_total,
+        categories=CATEGORIES, words=CATEGORY_WORDS,
         meanings=CATEGORY_MEANING, finding_words=FINDING_WORDS, version=__version__,
     )
 
@@ -256,9 +294,12 @@ def write_report(bundle_dir: Path) -> Path:
     findings_path = bundle_dir / "findings.ocsf.jsonl"
     if not findings_path.exists():
         raise ReportError(f"{findings_path}: not found; give the folder an --iam-evidence run wrote")
-    from .ocsf import read_findings  # the bundle's own reader of its findings file
+    from .ocsf import OcsfError, read_findings  # the bundle's own reader of its findings file
 
-    findings = read_findings(findings_path)
+    try:
+        findings = read_findings(findings_path)
+    except OcsfError as exc:
+        raise ReportError(f"{exc}; write the bundle again with --iam-evidence") from None
     diff_path = bundle_dir / "diff.json"
     diff = _read_json(diff_path) if diff_path.exists() else None
     out = bundle_dir / REPORT_NAME

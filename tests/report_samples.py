@@ -88,12 +88,14 @@ def sample() -> tuple[Dict[str, Any], List[Dict[str, Any]], Dict[str, Any]]:
 
 
 def write_bundle(directory: Path, with_diff: bool = True) -> Path:
-    """Write the sample as a bundle folder (findings as JSON lines, one record a line)."""
+    """Write the sample as a bundle folder, the findings as OCSF events the way a run writes them."""
+    from pytest_iam.ocsf import write_findings
+
     manifest, findings, diff = sample()
     directory.mkdir(parents=True, exist_ok=True)
-    lines = "".join(json.dumps(r, sort_keys=True) + "\n" for r in findings)
-    (directory / "findings.ocsf.jsonl").write_text(lines, encoding="utf-8")
-    manifest["files"]["findings.ocsf.jsonl"] = hashlib.sha256(lines.encode()).hexdigest()
+    write_findings(directory / "findings.ocsf.jsonl", findings)
+    data = (directory / "findings.ocsf.jsonl").read_bytes()
+    manifest["files"]["findings.ocsf.jsonl"] = hashlib.sha256(data).hexdigest()
     (directory / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
     if with_diff:
         (directory / "diff.json").write_text(json.dumps(diff, indent=2), encoding="utf-8")

@@ -7,9 +7,10 @@ import re
 
 import pytest
 
+from pytest_iam import cli
 from pytest_iam.report_html import ReportError, render_report, write_report
 from report_dom import Element, parse
-from report_samples import IMG_NAME, SCRIPT_NAME, sample
+from report_samples import IMG_NAME, SCRIPT_NAME, sample, write_bundle
 
 
 @pytest.fixture(scope="module")
@@ -150,3 +151,50 @@ def test_write_report_refuses_a_folder_that_is_not_a_bundle(tmp_path) -> None:
     (tmp_path / "manifest.json").write_text(json.dumps(sample()[0]), encoding="utf-8")
     with pytest.raises(ReportError, match=r"findings.ocsf.jsonl: not found"):
         write_report(tmp_path)
+    (tmp_path / "findings.ocsf.jsonl").write_text("{not an event}\n", encoding="utf-8")
+    with pytest.raises(ReportError, match=r"findings.ocsf.jsonl:1: not JSON.*write the bundle again"):
+        write_report(tmp_path)
+
+
+def test_write_report_reads_the_bundle_files(tmp_path, capsys) -> None:
+    bundle = write_bundle(tmp_path / "out")
+    out = write_report(bundle)
+    assert out == bundle / "report.html"
+    page = parse(out.read_text(encoding="utf-8"))
+    assert len(page.find_all("article", class_="control")) == 5
+    assert page.find("table", data_diff="fixed")  # diff.json was read
+    waived = page.find("article", data_control="ACME-04").find("tr", class_="waived-resource")
+    assert waived.find("td", class_="ticket").text == "CHG-4411"  # the waiver survived the OCSF round trip
+    (bundle / "diff.json").unlink()
+    assert cli.main(["report", str(bundle)]) == 0
+    assert "No baseline was given" in parse((bundle / "report.html").read_text(encoding="utf-8")).find(
+        "section", id="changes").text
+    assert capsys.readouterr().out.strip() == str(bundle / "report.html")
+
+
+def test_waivers_to_review_sources_and_the_manifest_tally() -> None:
+    manifest, findings, diff = sample()
+    manifest["stale_waivers"] = [{"standard": "acme-baseline", "waiver": 2, "control": "ACME-07", "check": None,
+                                  "resources": ["arn:aws:iam::123456789012:user/gone"], "reason": "old <b>exception</b>",
+                                  "approved_by": "security@acme.example", "expires": "2026-06-30", "ticket": None}]
+    manifest["expiring_waivers"] = []
+    manifest["standards_and_checks"] = {"iam_acme.yaml": "ef" * 32}
+    manifest["findings"] = {"pass": 3, "fail": 1, "waived": 2, "error": 1, "total": 8}
+    manifest["versions"] = {"pytest_iam": "0.1.0", "python": "3.11.7"}
+    page = parse(render_report(manifest, findings, diff))
+    stale = page.find("table", data_review="stale_waivers")
+    assert "ACME-07" in stale.text and "arn:aws:iam::123456789012:user/gone" in stale.text
+    assert "old <b>exception</b>" in stale.text and not page.find_all("b")
+    assert page.find("h3", data_review="expiring_waivers").text.startswith("Waivers that expire soon: 0")
+    assert "iam_acme.yaml" in page.find("table", class_="sources").text
+    assert "manifest counts 8 findings, but the findings file holds 7" in page.find("p", class_="mismatch").text
+    assert "pytest_iam: 0.1.0 python: 3.11.7" in page.find("table", class_="run").text
+
+
+def test_controls_sort_naturally_within_an_outcome() -> None:
+    manifest, findings, diff = sample()
+    base = manifest["controls"][0]
+    manifest["controls"] = [dict(base, control=c, check=c) for c in ("cis-1.11", "cis-1.3", "cis-1.7-1.8")]
+    order = [a.attrs["data-control"] for a in parse(render_report(manifest, [], None)).find_all("article")
+             if "control" in a.attrs.get("class", "").split()]
+    assert order == ["cis-1.3", "cis-1.7-1.8", "cis-1.11"]
