@@ -267,3 +267,11 @@ def test_an_unreachable_account_is_one_error_finding_per_control(pytester: pytes
     assert not [name for name in manifest["files"] if name.startswith("snapshots/")]
     assert [(c["outcome"], c["evaluated"], c["reason"][:28]) for c in manifest["controls"]] == [
         ("error", 0, "account dead: cannot connect"), ("error", 0, "account dead: cannot connect")]
+
+
+def test_the_ini_names_the_evidence_folder(pytester: pytest.Pytester, demo_snapshot: Path) -> None:
+    pytester.makeini("[pytest]\niam_evidence_dir = evidence/latest\n")
+    pytester.path.joinpath("iam_tiny.yaml").write_text("controls:\n  - check: iam-root-mfa\n")
+    result = pytester.runpytest_inprocess(f"--iam-snapshot={demo_snapshot}")
+    result.stdout.fnmatch_lines(["evidence bundle: */evidence/latest (manifest sha256 *)"])
+    assert verify_bundle(pytester.path / "evidence" / "latest") == []
