@@ -47,7 +47,12 @@ def moto_endpoint() -> Iterator[str]:
     """A moto server on 127.0.0.1 (random port) for this module, stopped by its handle at the end."""
     from moto.server import ThreadedMotoServer
 
+    from moto.moto_api._internal import moto_api_backend
+
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    # The emulator's state is process-wide, and S3 bucket names are global across its accounts: each module starts
+    # from an empty emulator, so modules that seed the same world can share a worker process.
+    moto_api_backend.reset()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     try:
@@ -55,6 +60,7 @@ def moto_endpoint() -> Iterator[str]:
         yield f"http://{host}:{port}"
     finally:
         server.stop()
+        moto_api_backend.reset()
 
 
 @contextmanager
