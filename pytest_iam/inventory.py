@@ -504,6 +504,12 @@ def load_snapshot(path: str | Path) -> Inventory:
         raise SnapshotError(f"{path}: no such snapshot file") from None
     except json.JSONDecodeError as exc:
         raise SnapshotError(f"{path}:{exc.lineno}:{exc.colno}: not JSON: {exc.msg}") from None
+    except UnicodeDecodeError:
+        raise SnapshotError(f"{path}: not JSON: not UTF-8 text") from None
+    except RecursionError:
+        raise SnapshotError(f"{path}: not JSON: nested too deeply") from None
+    except OSError as exc:
+        raise SnapshotError(f"{path}: cannot read: {exc.strerror or type(exc).__name__}") from None
     return from_json(data, str(path))
 
 

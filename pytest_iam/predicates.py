@@ -84,7 +84,17 @@ def scp_applies(resource: Mapping[str, Any], inventory: Inventory, params: Mappi
     names = sorted({p.name for level in chain for p in level if not _is_full_access(p)})
     if not names:
         return "only FullAWSAccess applies at every level (root, OUs, account)"
-    return None
+    from .policy import Policy, PolicyError
+
+    problems = []
+    for scp in (p for level in chain for p in level if not _is_full_access(p)):
+        try:
+            Policy.parse(scp.content, "scp")
+            return None
+        except PolicyError as exc:
+            problems.append(f"SCP {scp.name}: {exc}")
+    # only unreadable SCPs apply: whether any of them is more than FullAWSAccess cannot be told
+    raise CheckError("no SCP that applies is a valid policy: " + "; ".join(problems))
 
 
 def _is_full_access(scp: Any) -> bool:
