@@ -15,7 +15,7 @@ import pytest
 from pytest_iam.audit import masked_command_line
 from pytest_iam.bundle import BundleError, bundle_files, prepare, verify_bundle
 from pytest_iam.ocsf import read_findings
-from support import junit_case_list, suite_properties
+from support import dead_account, junit_case_list, suite_properties
 
 CONTROL_KEYS = {"account", "account_id", "standard", "control", "check", "title", "severity", "frameworks",
                 "remediation", "outcome", "evaluated", "nothing_to_evaluate", "reason"}
@@ -244,15 +244,7 @@ def test_the_command_line_in_the_manifest_is_masked() -> None:
 
 def test_an_unreachable_account_is_one_error_finding_per_control(pytester: pytest.Pytester,
                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
-    import socket
-
-    with socket.socket() as sock:  # a loopback port with nothing listening
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    pytester.path.joinpath("iam-accounts.yaml").write_text(
-        f"accounts:\n  dead:\n    endpoint_url: http://127.0.0.1:{port}\n    max_attempts: 1\n")
+    dead_account(pytester, monkeypatch)
     pytester.path.joinpath("iam_tiny.yaml").write_text("controls:\n  - check: iam-root-mfa\n  - check: iam-password-policy\n")
     result = pytester.runpytest_inprocess("--iam-account=dead", "--iam-evidence=out", "--junitxml=r.xml")
     result.assert_outcomes(errors=2)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from support import junit_cases
+from support import dead_account, junit_cases
 
 SCENARIO = """
 alias: tiny
@@ -86,15 +86,7 @@ def test_no_credential_reaches_output_reports_or_snapshots(pytester: pytest.Pyte
 
 
 def test_an_unreachable_account_is_tried_once_and_reported_in_one_line(pytester: pytest.Pytester, monkeypatch) -> None:
-    import socket
-
-    with socket.socket() as sock:  # a loopback port with nothing listening
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    pytester.path.joinpath("iam-accounts.yaml").write_text(
-        f"accounts:\n  dead:\n    endpoint_url: http://127.0.0.1:{port}\n    max_attempts: 1\n")
+    dead_account(pytester, monkeypatch)
     pytester.path.joinpath("iam_tiny.yaml").write_text(STANDARD)
     pytester.makepyfile(test_x="def test_uses_iam(iam):\n    pass\n")
     result = pytester.runpytest_inprocess("--iam-account=dead")

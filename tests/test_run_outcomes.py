@@ -7,15 +7,13 @@ from __future__ import annotations
 
 import dataclasses
 import shutil
-import socket
 import xml.etree.ElementTree as ET
 from typing import Any
 
 import pytest
 
-from support import REPO, junit_cases
+from support import REPO, dead_account, junit_cases, one_line_error
 
-USAGE_ERROR = pytest.ExitCode.USAGE_ERROR
 
 STANDARD = """
 controls:
@@ -43,25 +41,12 @@ users:
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:  # a loopback port with nothing listening
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _dead_account(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, path: str = "") -> None:
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    pytester.path.joinpath("iam-accounts.yaml").write_text(
-        f"accounts:\n  dead:\n    endpoint_url: http://127.0.0.1:{_free_port()}{path}\n    max_attempts: 1\n")
-
-
 # --- an account that cannot be reached: errors, with properties -----------------------------------------------------
 
 
 def test_an_unreachable_account_gives_junit_errors_with_properties(pytester: pytest.Pytester,
                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
-    _dead_account(pytester, monkeypatch)
+    dead_account(pytester, monkeypatch)
     pytester.path.joinpath("iam_tiny.yaml").write_text(STANDARD)
     pytester.makepyfile(test_x="def test_uses_iam(iam):\n    pass\n")
     result = pytester.runpytest_inprocess("--iam-account=dead", "--junitxml=r.xml")
@@ -122,17 +107,6 @@ def test_nothing_to_evaluate_is_said_in_the_terminal_and_a_property(pytester: py
 # --- no account, no run ----------------------------------------------------------------------------------------------
 
 
-def _one_line_error(result: pytest.RunResult, *fragments: str) -> str:
-    text = result.stdout.str() + "\n" + result.stderr.str()
-    assert result.ret == USAGE_ERROR, text
-    assert "Traceback" not in text
-    errors = [line for line in text.splitlines() if line.startswith("ERROR:")]
-    assert len(errors) == 1, text
-    for fragment in fragments:
-        assert fragment in errors[0], errors[0]
-    return errors[0]
-
-
 @pytest.fixture
 def team_repository(pytester: pytest.Pytester) -> pytest.Pytester:
     """A copy of the example team repository (standards, team checks, Python tests that use ``iam``)."""
@@ -153,7 +127,7 @@ def team_repository(pytester: pytest.Pytester) -> pytest.Pytester:
                          ids=["plain", "empty-value", "empty-value-standard", "standard-file", "python-tests"])
 def test_no_account_means_a_usage_error_not_a_green_run(team_repository: pytest.Pytester, args: tuple) -> None:
     result = team_repository.runpytest_subprocess("-p", "no:cacheprovider", *args)
-    line = _one_line_error(result, "no account to check", "--iam-account NAME")
+    line = one_line_error(result, "no account to check", "--iam-account NAME")
     assert "need" in line and "one" in line
 
 
@@ -227,7 +201,7 @@ def test_no_secret_reaches_terminal_junit_snapshot_or_assertion_messages(pyteste
 
 
 def test_an_error_message_with_a_key_is_masked(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
-    _dead_account(pytester, monkeypatch, path=f"/{FAKE_KEY_ID}")
+    dead_account(pytester, monkeypatch, path=f"/{FAKE_KEY_ID}")
     pytester.path.joinpath("iam_tiny.yaml").write_text("controls:\n  - check: iam-root-mfa\n")
     result = pytester.runpytest_inprocess("--iam-account=dead", "--junitxml=e.xml", "-rA")
     result.assert_outcomes(errors=1)

@@ -5,18 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-USAGE_ERROR = pytest.ExitCode.USAGE_ERROR
-
-
-def _one_line_error(result: pytest.RunResult, *fragments: str) -> str:
-    assert result.ret == USAGE_ERROR, result.stdout.str() + result.stderr.str()
-    text = result.stdout.str() + "\n" + result.stderr.str()
-    assert "Traceback" not in text
-    errors = [line for line in text.splitlines() if line.startswith("ERROR:")]
-    assert len(errors) == 1, text
-    for fragment in fragments:
-        assert fragment in errors[0], errors[0]
-    return errors[0]
+from support import one_line_error as _one_line_error
 
 
 def test_accounts_file_with_bad_yaml(pytester: pytest.Pytester) -> None:
