@@ -247,6 +247,7 @@ class AuditTrail:
             "remediation": (check.remediation or "") if check is not None else "",
             "outcome": props["outcome"], "evaluated": int(props.get("evaluated") or 0),
             "nothing_to_evaluate": props.get("nothing_to_evaluate") or None, "reason": props.get("reason") or None,
+            "gated": props.get("gated") or None,
         })
         for entry in json.loads(props.get("waived_resources") or "[]"):
             self.waived.append((props.get("account", ""), props["control"], entry))

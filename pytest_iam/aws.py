@@ -14,9 +14,11 @@ as far as serialising, signing or sending a request.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import threading
 from collections import Counter
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Iterator, Optional
 from urllib.parse import urlsplit, urlunsplit
 
 import boto3
@@ -208,6 +210,40 @@ def is_loopback(endpoint_url: str) -> bool:
     return host in LOOPBACK_HOSTS or host.startswith("127.")
 
 
+_CLIENT_LOCK = threading.Lock()
+_EMULATOR_CREDENTIALS: "contextvars.ContextVar[Optional[dict]]" = contextvars.ContextVar("emulator_credentials",
+                                                                                          default=None)
+
+
+@contextlib.contextmanager
+def emulated_account(credentials: dict) -> Iterator[None]:
+    """Within this block, ``emulator_client`` signs with ``credentials`` (boto3 keyword names): the emulator serves
+    the account those credentials belong to (moto: the account of an assumed role, or of an access key it issued)."""
+    token = _EMULATOR_CREDENTIALS.set(dict(credentials))
+    try:
+        yield
+    finally:
+        _EMULATOR_CREDENTIALS.reset(token)
+
+
+_EMULATOR_LOADER: Any = None
+
+
+def emulator_session(credentials: dict, region: str = "us-east-1") -> boto3.Session:
+    """A boto3 session with these credentials (boto3 keyword names) for a local emulator. Every such session shares
+    one botocore data loader, so service models are parsed once per process, not once per session."""
+    global _EMULATOR_LOADER
+    core = botocore.session.get_session()
+    with _CLIENT_LOCK:
+        if _EMULATOR_LOADER is None:
+            _EMULATOR_LOADER = core.get_component("data_loader")
+        else:
+            core.register_component("data_loader", _EMULATOR_LOADER)
+    core.set_credentials(credentials["aws_access_key_id"], credentials["aws_secret_access_key"],
+                         credentials.get("aws_session_token"))
+    return boto3.Session(botocore_session=core, region_name=region)
+
+
 def emulator_client(service: str, endpoint_url: str, region: str = "us-east-1") -> Any:
     """A WRITABLE client, for seeding a local emulator (moto, LocalStack) on a loopback address and nothing else.
 
@@ -216,7 +252,8 @@ def emulator_client(service: str, endpoint_url: str, region: str = "us-east-1") 
     """
     if not is_loopback(endpoint_url):
         raise ReadOnlyViolation(f"writable clients are only for a local emulator; {endpoint_url!r} is not loopback")
-    session = boto3.Session(aws_access_key_id="mock", aws_secret_access_key="mock", region_name=region)
+    credentials = _EMULATOR_CREDENTIALS.get() or {"aws_access_key_id": "mock", "aws_secret_access_key": "mock"}
+    session = emulator_session(credentials, region)
     client = session.client(service, endpoint_url=endpoint_url, region_name=region,
                             config=Config(user_agent_extra=USER_AGENT + " seeding", retries={"max_attempts": 2}))
     if service == "s3control":

@@ -20,7 +20,7 @@ from .checks import CheckResult
 from .inventory import Inventory
 from .secrets import redact
 
-__all__ = ["account_properties", "control_properties", "redact", "suite_properties"]
+__all__ = ["account_properties", "control_properties", "redact", "skipped_properties", "suite_properties"]
 
 MAX_LISTED_RESOURCES = 100
 
@@ -46,6 +46,8 @@ def control_properties(control: Any, standard: Any, account: str, *, result: Opt
         ("parameters", _json(dict(result.params if result is not None else control.params))),
         ("outcome", outcome or (result.outcome if result is not None else "error")),
     ]
+    if getattr(control, "overridden_in", ()):  # an extending standard changed it: parameters, severity or skip
+        props.append(("overridden_in", ", ".join(control.overridden_in)))
     if result is None:
         props += [("evaluated", "0"), ("failed", "0"), ("errors", "0"), ("waived", "0"), ("reason", reason)]
         return [(key, redact(value)) for key, value in props]
@@ -69,6 +71,15 @@ def control_properties(control: Any, standard: Any, account: str, *, result: Opt
     if inventory is not None:
         props.append(("snapshot_sha256", inventory.sha256()))
     return [(key, redact(value)) for key, value in props]
+
+
+def skipped_properties(control: Any, standard: Any, account: str) -> List[Tuple[str, str]]:
+    """A control the standard skips on purpose: the usual names, ``outcome`` skipped, ``skip_reason`` (and ``reason``)
+    the standard's words, and ``overridden_in`` when an extending standard set the skip."""
+    props = control_properties(control, standard, account, outcome="skipped", reason=control.skip)
+    props = [(k, v) for k, v in props if k not in ("evaluated", "failed", "errors", "waived")]
+    props.append(("skip_reason", redact(control.skip)))
+    return props
 
 
 def waived_resources(result: CheckResult, standard: Any, control: Any) -> List[dict]:

@@ -19,7 +19,7 @@ from typing import Any, List, Optional
 import pytest
 
 from .checks import CheckResult, library_dir, run_check
-from .evidence import control_properties
+from .evidence import control_properties, skipped_properties
 from .secrets import redact
 from .session import AccountUnavailable, state
 from .standards import Standard, StandardError, apply_waivers, load_standard
@@ -112,6 +112,10 @@ class ControlItem(pytest.Item):
     def setup(self) -> None:
         """Judge the control; raise ControlNotEvaluated when nothing could be judged (a pytest error)."""
         iam_state = state(self.config)
+        if self.control.skip:  # skipped on purpose by the standard: said so, with the reason, never judged
+            self.user_properties.extend(skipped_properties(self.control, self.standard, self.account))
+            raise pytest.skip.Exception(f"{self.control.id} skipped by the standard: {self.control.skip}",
+                                        _use_item_location=self._line() is not None)
         try:
             inventory = iam_state.inventory(self.account)
         except AccountUnavailable as exc:
@@ -148,8 +152,14 @@ class ControlItem(pytest.Item):
             return self._text(excinfo.value.result, "failed")
         return super().repr_failure(excinfo)
 
+    def _line(self) -> Optional[int]:
+        """The control's line in this item's file, when it is defined (or overridden) there."""
+        control = self.control
+        same = control.source is not None and Path(control.source).resolve() == Path(self.path).resolve()
+        return control.line if same else None
+
     def reportinfo(self):  # type: ignore[no-untyped-def]
-        return self.path, None, f"{self.control.id}: {self.control.check.title} [{self.account}]"
+        return self.path, self._line(), f"{self.control.id}: {self.control.check.title} [{self.account}]"
 
 
 def _configured_account_id(iam_state: Any, name: str) -> str:

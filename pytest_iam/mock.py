@@ -322,10 +322,9 @@ def _policy_paths(scenario: dict) -> Dict[str, str]:
     return {p["name"]: p.get("path", "/") for p in scenario.get("policies", [])}
 
 
-def seed(scenario: dict, endpoint: str, now: Optional[dt.datetime] = None) -> None:
+def seed(scenario: dict, endpoint: str, now: Optional[dt.datetime] = None, account_id: str = DEFAULT_ACCOUNT_ID) -> None:
     """Create the scenario's resources in the emulator behind ``endpoint``."""
     now = now or dt.datetime.now(dt.timezone.utc)
-    account_id = DEFAULT_ACCOUNT_ID
     if scenario.get("organization"):
         # the organization id is made by the emulator: documents refer to it as @organization_id@
         org_id = _seed_organization(scenario["organization"], endpoint, account_id)

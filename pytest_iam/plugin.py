@@ -40,6 +40,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                          "report (default: ini iam_evidence_dir)")
     group.addoption("--iam-baseline", default=None, metavar="DIR",
                     help="an earlier evidence bundle: report new failures, fixed, still failing, newly waived, waivers gone")
+    group.addoption("--iam-fail-on", default=None, metavar="SEVERITY",
+                    help="fail the run only for failing controls of this severity or above (critical, high, medium, low, "
+                         "info); failures below are still reported (default: ini iam_fail_on, else info)")
+    parser.addini("iam_fail_on", "the lowest severity whose failing controls fail the run (as --iam-fail-on)", default=None)
     parser.addini("iam_accounts_file", "accounts file for pytest-iam", default=None)
     parser.addini("iam_evidence_dir", "folder for the evidence bundle (as --iam-evidence)", default=None)
     parser.addini("iam_check_paths", "extra folders of check YAML files", type="paths", default=[])
@@ -76,6 +80,9 @@ def pytest_configure(config: pytest.Config) -> None:
     trail = AuditTrail(config, iam_state)
     config.pluginmanager.register(trail, "pytest-iam-audit")
     config.pluginmanager.register(BundleFinisher(trail), "pytest-iam-bundle")
+    from .gate import SeverityGate
+
+    config.pluginmanager.register(SeverityGate(config), "pytest-iam-gate")
     if iam_state.standard_paths:
         _run_standards_only_or_also(config, iam_state.standard_paths)
 
@@ -139,6 +146,17 @@ def iam(iam_account: Any, request: pytest.FixtureRequest) -> Any:
     except AccountUnavailable as exc:
         pytest.fail(str(exc), pytrace=False)
     return IamView(inventory, iam_state.library, iam_account)
+
+
+@pytest.fixture
+def iam_scenario(request: pytest.FixtureRequest) -> Any:
+    """Build accounts from scenarios on the embedded emulator: ``iam_scenario({...} or "path.yaml")`` -> an ``iam``
+    view (no --iam-account needed; see pytest_iam.scenario_fixture)."""
+    from .scenario_fixture import ScenarioAccounts
+
+    accounts = ScenarioAccounts(state(request.config).library, Path(str(request.path)).parent, request.node.nodeid)
+    yield accounts
+    accounts.close()
 
 
 # --- collection and reports ----------------------------------------------------------------------------------------

@@ -18,8 +18,9 @@ from .items import ControlItem, not_evaluated_text
 from .secrets import redact
 from .session import IamSession
 
-OUTCOMES = ("failed", "error", "passed")
-OUTCOME_WORDS = {"failed": "failed", "error": "could not be evaluated", "passed": "passed"}
+OUTCOMES = ("failed", "error", "passed", "skipped")
+OUTCOME_WORDS = {"failed": "failed", "error": "could not be evaluated", "passed": "passed",
+                 "skipped": "skipped on purpose"}
 
 
 def plural(count: int, word: str) -> str:
@@ -90,6 +91,7 @@ class IamReporter:
         self.state = iam_state
         self.outcomes: Dict[str, Dict[str, Dict[str, int]]] = defaultdict(lambda: defaultdict(lambda: defaultdict(int)))
         self.nothing: Dict[str, List[Tuple[str, str]]] = defaultdict(list)
+        self.skipped: Dict[str, List[Tuple[str, str]]] = defaultdict(list)
         self.account_ids: Dict[str, str] = {}
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
@@ -100,13 +102,15 @@ class IamReporter:
         props = dict(report.user_properties)
         if "check" not in props or "account" not in props:
             return
-        outcome = {"pass": "passed", "fail": "failed", "error": "error"}.get(props.get("outcome", ""))
+        outcome = {"pass": "passed", "fail": "failed", "error": "error", "skipped": "skipped"}.get(props.get("outcome", ""))
         if outcome is None:
             outcome = "passed" if report.passed else "failed"
         account = props["account"]
         self.outcomes[account][outcome][props.get("severity", "info")] += 1
         if props.get("nothing_to_evaluate"):
             self.nothing[account].append((props.get("control", props["check"]), props["nothing_to_evaluate"]))
+        if props.get("skip_reason"):
+            self.skipped[account].append((props.get("control", props["check"]), props["skip_reason"]))
         if props.get("account_id"):
             self.account_ids[account] = props["account_id"]
 
@@ -154,6 +158,8 @@ class IamReporter:
             parts = [f"{counts['passed']} passed", f"{counts['failed']} failed"]
             if counts["error"]:
                 parts.append(f"{counts['error']} could not be evaluated")
+            if counts["skipped"]:
+                parts.append(f"{counts['skipped']} skipped on purpose")
             calls = f", {facts['api_calls']} read-only API calls" if "api_calls" in facts else ""
             terminalreporter.write_line(
                 f"{account} ({ident}): {plural(sum(counts.values()), 'check')}, {', '.join(parts)}{calls}")
@@ -169,3 +175,5 @@ class IamReporter:
                                                 yellow=outcome == "error", green=outcome == "passed")
             for control, why in self.nothing.get(account, ()):
                 terminalreporter.write_line(f"  nothing to evaluate: {control}: {why}", yellow=True)
+            for control, why in self.skipped.get(account, ()):
+                terminalreporter.write_line(redact(f"  skipped on purpose: {control}: {why}"), yellow=True)

@@ -18,18 +18,33 @@ A standard file::
         approved_by: security@acme.example
         expires: 2027-01-31                       # the day after, the waiver no longer applies
         ticket: CHG-4411                          # optional: the change or risk ticket that approved it
+
+A standard may extend another (a shipped name, or a path relative to the file), like an overlay::
+
+    standard: acme-cis
+    extends: cis-aws-foundations
+    controls:
+      - {id: cis-1.13, with: {max_age_days: 30}}          # an override: parameters merge
+      - {id: cis-1.12, skip: "one key per user is enforced by our SCIM sync (RISK-12)"}
+      - {id: ACME-7, check: iam-user-console-mfa, severity: critical}   # a new control
+
+An entry whose ``id`` names a control of the extended standard overrides it (``with:`` merges, ``severity:``
+replaces, ``skip:`` reports it skipped with the reason); an entry with a new ``id`` and a ``check`` adds a control.
+The waivers of every standard in the chain apply.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import fnmatch
+import re
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Dict, Iterable, Optional, Tuple
+from typing import Any, Dict, Iterable, List, Optional, Tuple
 
 from .checks import FAIL, WAIVED, Check, CheckDefinitionError, CheckResult, Finding, Library
 from .files import FileError, load_yaml
+from .findings import did_you_mean
 from .schemas import validate
 
 STANDARDS_DIR = "standards"
@@ -84,6 +99,10 @@ class Control:
     params: Dict[str, Any]
     severity: str
     index: int
+    skip: Optional[str] = None  # the reason this control is skipped on purpose (a pytest skip)
+    source: Optional[Path] = None  # the standard file that defined, or last overrode, the control
+    line: Optional[int] = None  # its 0-based line in that file, when it can be found
+    overridden_in: Tuple[str, ...] = ()  # the standards (names) that overrode it, outermost last
 
     @property
     def has_team_id(self) -> bool:
@@ -98,6 +117,12 @@ class Standard:
     controls: Tuple[Control, ...]
     waivers: Tuple[Waiver, ...] = ()
     accounts: Tuple[str, ...] = ()
+    extends: Tuple[str, ...] = ()  # the chain of extended standards, nearest first
+    files: Tuple[Path, ...] = ()  # every file of the chain, this one first
+
+    @property
+    def skipped(self) -> Tuple[Control, ...]:
+        return tuple(c for c in self.controls if c.skip)
 
 
 def _normalise(node: Any) -> Any:
@@ -112,32 +137,69 @@ def _normalise(node: Any) -> Any:
 
 
 def load_standard(path: Path, library: Library) -> Standard:
+    """Read, validate and resolve a standard file (and the standards it extends)."""
+    return _load(Path(path), library, ())
+
+
+def _load(path: Path, library: Library, chain: Tuple[Path, ...]) -> Standard:
     data = _normalise(load_yaml(path, error=StandardError))
     validate("standard", data, str(path), error=StandardError)
-    controls = []
+    base: Optional[Standard] = None
+    if data.get("extends"):
+        base_path = _extended_path(data["extends"], path)
+        resolved = base_path.resolve()
+        if resolved in chain or resolved == path.resolve():
+            loop = [p.name for p in (*chain, path.resolve())] + [base_path.name]
+            raise StandardError(f"{path}: extends: the chain of standards loops ({' -> '.join(loop)})")
+        base = _load(base_path, library, (*chain, path.resolve()))
+    elif not data.get("controls"):
+        raise StandardError(f"{path}: controls: a standard that extends nothing needs at least one control")
+    name = data.get("standard", path.stem)
+    lines = _control_lines(path)
+    controls: List[Control] = list(base.controls) if base else []
+    by_id: Dict[str, int] = {c.id: i for i, c in enumerate(controls)}
     seen: Dict[str, int] = {}
-    for index, entry in enumerate(data["controls"]):
+    for index, entry in enumerate(data.get("controls") or []):
         where = f"{path}: controls[{index}]"
-        try:
-            check = library.get(entry["check"], where=f"{where}.check")
-            params = check.resolve_params(entry.get("with"), where=f"{where}.with")
-        except CheckDefinitionError as exc:
-            raise StandardError(str(exc)) from None
-        control_id = entry.get("id", check.id)
+        control_id = entry.get("id", entry.get("check"))
         if control_id in seen:
             raise StandardError(
                 f"{where}.id: control {control_id!r} appears twice (also controls[{seen[control_id]}]); give each an id"
             )
         seen[control_id] = index
+        line = lines.get(control_id)
+        if base is not None and control_id in by_id:
+            controls[by_id[control_id]] = _override(controls[by_id[control_id]], entry, where, name, path, line)
+            continue
+        if "check" not in entry:
+            known = sorted(by_id)
+            if base is None:
+                raise StandardError(f"{where}: a control needs a check (this standard extends nothing)")
+            hint = did_you_mean(control_id, known)
+            raise StandardError(
+                f"{where}.id: no control {control_id!r} in the extended standard {base.name} ({base.path.name}) to "
+                f"override" + (f"; {hint}" if hint else "; to add a control, give it a check")
+            )
+        try:
+            check = library.get(entry["check"], where=f"{where}.check")
+            params = check.resolve_params(entry.get("with"), where=f"{where}.with")
+        except CheckDefinitionError as exc:
+            raise StandardError(str(exc)) from None
+        by_id[control_id] = len(controls)
         controls.append(Control(id=control_id, check=check, params=params,
-                                severity=entry.get("severity", check.severity), index=index))
-    waivers = []
+                                severity=entry.get("severity", check.severity), index=len(controls),
+                                skip=entry.get("skip"), source=path, line=line))
+    known_ids = set(by_id)
+    waivers = list(base.waivers) if base else []
     for index, entry in enumerate(data.get("waivers") or []):
         where = f"{path}: waivers[{index}]"
         if entry.get("check") and entry["check"] not in library.checks:
-            raise StandardError(f"{where}.check: unknown check {entry['check']!r}")
-        if entry.get("control") and entry["control"] not in seen:
-            raise StandardError(f"{where}.control: no control {entry['control']!r} in this standard")
+            hint = did_you_mean(entry["check"], library.checks)
+            raise StandardError(f"{where}.check: unknown check {entry['check']!r}" + (f"; {hint}" if hint else ""))
+        if entry.get("control") and entry["control"] not in known_ids:
+            hint = did_you_mean(entry["control"], known_ids)
+            raise StandardError(f"{where}.control: no control {entry['control']!r} in this standard"
+                                + (f"; {hint}" if hint else ""))
         try:
             expires = dt.date.fromisoformat(entry["expires"])
         except ValueError:
@@ -147,8 +209,64 @@ def load_standard(path: Path, library: Library) -> Standard:
                               approved_by=entry["approved_by"], expires=expires,
                               accounts=tuple(entry.get("accounts") or ()), ticket=entry.get("ticket"),
                               source=f"{path.name}: waivers[{index}]"))
-    return Standard(name=data.get("standard", path.stem), title=data.get("title", ""), path=path,
-                    controls=tuple(controls), waivers=tuple(waivers), accounts=tuple(data.get("accounts") or ()))
+    accounts = tuple(data.get("accounts") or ()) or (base.accounts if base else ())
+    return Standard(name=name, title=data.get("title", base.title if base else ""), path=path,
+                    controls=tuple(controls), waivers=tuple(waivers), accounts=accounts,
+                    extends=((base.name,) + base.extends) if base else (),
+                    files=(path,) + (base.files if base else ()))
+
+
+def _override(control: Control, entry: Dict[str, Any], where: str, name: str, path: Path,
+              line: Optional[int]) -> Control:
+    """A control of the extended standard with this entry's changes: parameters merge, severity and skip replace."""
+    if "check" in entry and entry["check"] != control.check.id:
+        raise StandardError(
+            f"{where}.check: control {control.id!r} of the extended standard runs {control.check.id}; an override "
+            f"cannot change the check (give the control a new id to add it)"
+        )
+    params = control.params
+    if "with" in entry:
+        try:
+            params = control.check.resolve_params({**control.params, **entry["with"]}, where=f"{where}.with")
+        except CheckDefinitionError as exc:
+            raise StandardError(str(exc)) from None
+    return replace(control, params=params, severity=entry.get("severity", control.severity),
+                   skip=entry.get("skip", control.skip), source=path, line=line,
+                   overridden_in=control.overridden_in + (name,))
+
+
+def _extended_path(value: str, path: Path) -> Path:
+    """``extends:``: a shipped standard's name, or a file relative to the extending one."""
+    looks_like_path = "/" in value or "\\" in value or value.endswith((".yaml", ".yml"))
+    if not looks_like_path:
+        shipped = library_standard(value)
+        if shipped is not None:
+            return shipped
+    candidate = path.parent / value
+    if candidate.is_file():
+        return candidate
+    names = shipped_standards()
+    hint = did_you_mean(value, names)
+    raise StandardError(
+        f"{path}: extends: no shipped standard named {value!r} and no file {candidate.name} next to this one "
+        f"(shipped: {', '.join(names)})" + (f"; {hint}" if hint else "")
+    )
+
+
+_ID_LINE = re.compile(r"""(?:^|[\s{,])id:\s*["']?([A-Za-z0-9][A-Za-z0-9_.:-]*)["']?""")
+
+
+def _control_lines(path: Path) -> Dict[str, int]:
+    """Control id -> the 0-based line where ``id: <it>`` first appears in the file (for report locations)."""
+    out: Dict[str, int] = {}
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return out
+    for number, line in enumerate(text.splitlines()):
+        for match in _ID_LINE.finditer(line.split("#", 1)[0]):
+            out.setdefault(match.group(1), number)
+    return out
 
 
 def apply_waivers(result: CheckResult, waivers: Iterable[Waiver], control: Control,

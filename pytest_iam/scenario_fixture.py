@@ -1,0 +1,131 @@
+"""``iam_scenario``: unit-test a team's own checks on accounts built from scenarios, with no AWS account at all.
+
+Usage (in a team's tests; no ``--iam-account`` is needed)::
+
+    def test_rotation_flags_an_old_key(iam_scenario):
+        iam = iam_scenario({"users": [{"name": "bob", "access_keys": [{"age_days": 400}]}]})
+        assert not iam.check("acme-key-rotation")
+        assert iam_scenario("scenarios/clean.yaml").check("acme-key-rotation")   # a path: relative to the test file
+
+A scenario has the schema of the demo account (``pytest_iam/schemas/scenario.json``): users with key ages and last
+use, groups, roles, policies, buckets with policies, an organization. Each call builds a new account in the embedded
+moto server on 127.0.0.1, with an account id of its own, and returns the same ``iam`` view the ``iam`` fixture gives
+(``IamView``: ``check``, ``can``, ``admins`` and the inventory's fields). Documents name the account as
+``@account_id@`` and the organization as ``@organization_id@``.
+
+Accounts are isolated: each is a separate emulated account, reached with credentials from ``sts:AssumeRole`` into
+it (the emulator serves an assumed role's credentials the role's account). Bucket names share one namespace, as in
+AWS: a test's buckets are deleted when the test ends, so the next test may use the same names.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import json
+import threading
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Union
+
+from . import mock
+from .accounts import Account, AccountSpec
+from .aws import ClientFactory, emulated_account, emulator_client, emulator_session
+from .checks import Library
+from .files import load_yaml
+from .schemas import validate
+from .view import IamView
+
+ACCOUNT_ID_TOKEN = "@account_id@"
+FIRST_ACCOUNT = 900_000_000_001  # scenario accounts: 900000000001, 900000000002, ... (one process, one emulator)
+_NUMBERS = itertools.count(FIRST_ACCOUNT)
+_LOCK = threading.Lock()
+
+Scenario = Union[Dict[str, Any], str, Path]
+
+
+def next_account_id() -> str:
+    with _LOCK:
+        return f"{next(_NUMBERS):012d}"
+
+
+def read_scenario(scenario: Scenario, base_dir: Optional[Path] = None, source: str = "scenario") -> tuple:
+    """``(expanded scenario, source)``: a dict as given, or a YAML file (relative to ``base_dir`` when it is there),
+    validated against the scenario schema; a ScenarioError names the file (or ``source``) and the place."""
+    if isinstance(scenario, (str, Path)):
+        path = Path(scenario)
+        if not path.is_absolute() and base_dir is not None and (base_dir / path).is_file():
+            path = base_dir / path
+        if not path.is_file():
+            raise mock.ScenarioError(f"{scenario}: no scenario file there")
+        data = load_yaml(path, error=mock.ScenarioError)
+        source = str(path)
+    elif isinstance(scenario, dict):
+        data = copy.deepcopy(scenario)
+    else:
+        raise mock.ScenarioError(f"{source}: a scenario is a mapping or a YAML file's path, not {type(scenario).__name__}")
+    data = mock._dates_as_text(data)
+    validate("scenario", data, source, error=mock.ScenarioError)
+    expanded = mock.expand_templates(data, source)
+    # the checks of names and references, with the default account's id in the place of @account_id@
+    mock.check_scenario(_with_account(expanded, mock.DEFAULT_ACCOUNT_ID), source)
+    return expanded, source
+
+
+def _with_account(scenario: dict, account_id: str) -> dict:
+    text = json.dumps(scenario)
+    return json.loads(text.replace(ACCOUNT_ID_TOKEN, account_id)) if ACCOUNT_ID_TOKEN in text else scenario
+
+
+class ScenarioAccounts:
+    """What the ``iam_scenario`` fixture returns: call it with a scenario to get an account's ``iam`` view."""
+
+    def __init__(self, library: Library, base_dir: Optional[Path] = None, label: str = "scenario") -> None:
+        self.library = library
+        self.base_dir = base_dir
+        self.label = label
+        self.built: List[IamView] = []
+        self._credentials: Dict[str, dict] = {}
+
+    def __call__(self, scenario: Scenario, *, name: Optional[str] = None) -> IamView:
+        __tracebackhide__ = True
+        try:
+            expanded, _source = read_scenario(scenario, self.base_dir, self.label)
+        except mock.ScenarioError as exc:  # a scenario the test wrote wrongly: one line, naming the place
+            import pytest
+
+            pytest.fail(str(exc), pytrace=False)
+        account_id = next_account_id()
+        endpoint = mock.server_endpoint()
+        credentials = _credentials_for(endpoint, account_id)
+        self._credentials[account_id] = credentials
+        with emulated_account(credentials):
+            mock.seed(_with_account(expanded, account_id), endpoint, account_id=account_id)
+        session = emulator_session(credentials)
+        spec = AccountSpec(name=name or f"scenario-{account_id}", source=self.label)
+        account = Account(spec, _factory=ClientFactory(session, endpoint_url=endpoint, max_attempts=2))
+        from .collect import collect_inventory
+
+        view = IamView(collect_inventory(account), self.library, account)
+        self.built.append(view)
+        return view
+
+    def close(self) -> None:
+        """Delete the buckets of every account built, so later scenarios may use the same bucket names."""
+        if not self._credentials:
+            return
+        endpoint = mock.server_endpoint()
+        for credentials in self._credentials.values():
+            with emulated_account(credentials):
+                s3 = emulator_client("s3", endpoint)
+                for bucket in s3.list_buckets().get("Buckets", []):
+                    s3.delete_bucket(Bucket=bucket["Name"])
+        self._credentials.clear()
+
+
+def _credentials_for(endpoint: str, account_id: str) -> dict:
+    """Credentials the emulator serves ``account_id`` to: an assumed role in that account."""
+    sts = emulator_client("sts", endpoint)
+    creds = sts.assume_role(RoleArn=f"arn:aws:iam::{account_id}:role/pytest-iam-scenario",
+                            RoleSessionName="pytest-iam-scenario")["Credentials"]
+    return {"aws_access_key_id": creds["AccessKeyId"], "aws_secret_access_key": creds["SecretAccessKey"],
+            "aws_session_token": creds["SessionToken"]}
