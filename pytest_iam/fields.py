@@ -169,6 +169,7 @@ USER_FIELDS = (
     _f("direct_policies", "string list", "names of the managed and inline policies attached to the user itself"),
     _f("permissions_boundary", "string", "the ARN of the user's permissions boundary"),
     _f("in_credential_report", "boolean", "the user has a row in the credential report"),
+    _f("tags", "object", "the user's tags, a mapping key -> value (values with anything shaped like a secret masked)"),
 )
 
 ACCESS_KEY_VIEW_FIELDS = (
@@ -199,6 +200,7 @@ ROLE_FIELDS = (
     _f("permissions_boundary", "string", "the ARN of the role's permissions boundary"),
     _f("last_used", "datetime", "when the role was last used"),
     _f("service_linked", "boolean", "a service-linked role (path /aws-service-role/)"),
+    _f("tags", "object", "the role's tags, a mapping key -> value (values with anything shaped like a secret masked)"),
 )
 
 POLICY_FIELDS = (
@@ -209,6 +211,46 @@ POLICY_FIELDS = (
     _f("owner", "string", "an inline policy's owner ARN (not set for a managed policy)"),
     _f("document", "document", "the policy document (default version)"),
     _f("attachment_count", "integer", "how many entities the policy is attached to (1 for an inline policy)"),
+    _f("aws_managed", "boolean", "an AWS-managed policy (in the view only when attached to a user, group or role)"),
+    _f("attached_to", "string list", "ARNs of the users, groups and roles the policy is attached to (an inline "
+                                     "policy: its owner)"),
+)
+
+# --- account settings, principals, server certificates (CIS 1.2, 1.16, 1.18, 1.19, 1.21; privilege escalation) ---
+
+ANALYZER_FIELDS = (
+    _f("name", "string", "the analyzer's name"),
+    _f("arn", "string", "the analyzer's ARN"),
+    _f("region", "string", "the region the analyzer was listed in"),
+    _f("type", "string", "ACCOUNT, ORGANIZATION, ACCOUNT_UNUSED_ACCESS, ORGANIZATION_UNUSED_ACCESS, ..."),
+    _f("status", "string", "ACTIVE, CREATING, DISABLED or FAILED"),
+)
+MANAGED_ATTACHMENT_FIELDS = (
+    _f("arn", "string", "the managed policy's ARN"),
+    _f("name", "string", "the managed policy's name"),
+    _f("aws_managed", "boolean", "an AWS-managed policy"),
+    _f("attached_to", "string list", "ARNs of the users, groups and roles it is attached to"),
+)
+ACCOUNT_SETTINGS_FIELDS = (
+    _f("security_contact_registered", "boolean", "a SECURITY alternate contact is registered for the account"),
+    _f("access_analyzers", "list", "the IAM Access Analyzer analyzers of every region in access_analyzer_regions",
+       *ANALYZER_FIELDS),
+    _f("access_analyzer_regions", "string list", "the regions whose analyzers were listed (the account's regions)"),
+    _f("managed_policy_attachments", "list", "every managed policy attached to a user, group or role",
+       *MANAGED_ATTACHMENT_FIELDS),
+)
+PRINCIPAL_FIELDS = (
+    ARN,
+    _f("label", "string", "user/NAME or role/NAME"),
+    _f("name", "string", "the user's or role's name"),
+    _f("kind", "string", "user or role"),
+)
+SERVER_CERTIFICATE_FIELDS = (
+    ARN,
+    _f("label", "string", "server-certificate/NAME"),
+    _f("name", "string", "the certificate's name"),
+    _f("expiration", "datetime", "when the certificate expires"),
+    _f("uploaded", "datetime", "when the certificate was uploaded to IAM"),
 )
 
 BUCKET_FIELDS = (
@@ -221,7 +263,31 @@ BUCKET_FIELDS = (
     _f("public_access_block", "object", "the bucket's Block Public Access settings (not set: none configured)",
        *BUCKET_PAB_FIELDS),
     _f("acl_grants", "list", "the bucket ACL's grants", *GRANT_FIELDS),
+    # S3 checks of CIS 2.1.1, 2.1.2, 2.1.4 and public ACLs: settings in effect, versioning, public grants
+    _f("effective_public_access_block", "object",
+       "the Block Public Access settings in effect: each is on when the bucket's or the account's is", *BUCKET_PAB_FIELDS),
+    _f("public_acl_grants", "list",
+       "ACL grants to AllUsers or AuthenticatedUsers that S3 honours (none while IgnorePublicAcls is in effect)",
+       *GRANT_FIELDS),
+    _f("versioning", "string", "Enabled, Suspended or Off (versioning never enabled)"),
+    _f("mfa_delete", "boolean", "MFA delete is enabled"),
 )
+
+INSTANCE_FIELDS = (
+    ARN,
+    _f("label", "string", "instance/ID (NAME) in REGION"),
+    _f("id", "string", "the instance id"),
+    _f("name", "string", "the instance's Name tag"),
+    _f("region", "string", "the region the instance runs in"),
+    _f("state", "string", "pending, running, stopping or stopped"),
+    _f("instance_profile_arn", "string", "the ARN of the associated IAM instance profile (not set: none)"),
+    _f("launched", "datetime", "when the instance was last launched"),
+)
+
+
+def _no_instances(inventory: Any) -> str:
+    regions = ", ".join(getattr(inventory, "instance_regions", ()) or ()) or "the account's regions"
+    return f"the account has no pending, running, stopping or stopped EC2 instance in {regions}"
 
 ACCOUNT_FIELDS = (
     ARN,
@@ -232,6 +298,7 @@ ACCOUNT_FIELDS = (
     _f("password_policy_collected", "boolean", "the password policy could be read (when not, the view's unread record says why)"),
     _f("s3_public_access_block", "object", "the account-level S3 Block Public Access settings", *ACCOUNT_PAB_FIELDS),
     _f("organization_status", "string", "member, not_in_organization or unavailable"),
+    *ACCOUNT_SETTINGS_FIELDS,
 )
 
 ORG_ACCOUNT_FIELDS = (
@@ -266,9 +333,18 @@ RESOURCE_TYPES: Dict[str, ResourceType] = {
                      lambda inventory: "no IAM user has an access key"),
         ResourceType("groups", "group", "groups", "one per IAM group", GROUP_FIELDS, _none("IAM groups")),
         ResourceType("roles", "role", "roles", "one per IAM role", ROLE_FIELDS, _none("IAM roles")),
-        ResourceType("policies", "policy", "policies", "one per customer-managed policy and per inline policy", POLICY_FIELDS,
-                     _none("customer-managed or inline policies")),
+        ResourceType("policies", "policy", "policies",
+                     "one per customer-managed policy, per attached AWS-managed policy and per inline policy",
+                     POLICY_FIELDS, _none("customer-managed, attached AWS-managed or inline policies")),
+        ResourceType("principals", "principal", "principals", "one per IAM user and per role that is not service-linked",
+                     PRINCIPAL_FIELDS, _none("IAM users or roles (besides service-linked roles)")),
+        ResourceType("server_certificates", "server certificate", "server certificates",
+                     "one per SSL/TLS server certificate stored in IAM", SERVER_CERTIFICATE_FIELDS,
+                     _none("server certificates in IAM")),
         ResourceType("buckets", "bucket", "buckets", "one per S3 bucket", BUCKET_FIELDS, _none("S3 buckets")),
+        ResourceType("instances", "instance", "instances",
+                     "one per EC2 instance that is not terminated, in each of the account's regions", INSTANCE_FIELDS,
+                     _no_instances),
         ResourceType("org_accounts", "member account", "member accounts",
                      "one per member account of the organization (not the management account)", ORG_ACCOUNT_FIELDS,
                      _no_member_accounts),

@@ -43,8 +43,13 @@ ACCOUNT_ALIASES = "account_aliases"
 ACCOUNT_PUBLIC_ACCESS_BLOCK = "account_public_access_block"
 BUCKET_LIST = "bucket_list"
 ORGANIZATION = "organization"
+SECURITY_CONTACT = "security_contact"  # account:GetAlternateContact (SECURITY)
+ACCESS_ANALYZERS = "access_analyzers"  # accessanalyzer:ListAnalyzers, in every region of the account
+# EC2 instances are read per region: each region's source is ``ec2_instances:<region>`` (``instances_source``).
+EC2_INSTANCES = "ec2_instances"
 SOURCES = (CREDENTIAL_REPORT, AUTHORIZATION_DETAILS, ACCOUNT_SUMMARY, PASSWORD_POLICY, VIRTUAL_MFA_DEVICES,
-           SERVER_CERTIFICATES, ACCOUNT_ALIASES, ACCOUNT_PUBLIC_ACCESS_BLOCK, BUCKET_LIST, ORGANIZATION)
+           SERVER_CERTIFICATES, ACCOUNT_ALIASES, ACCOUNT_PUBLIC_ACCESS_BLOCK, BUCKET_LIST, ORGANIZATION,
+           SECURITY_CONTACT, ACCESS_ANALYZERS)
 
 
 @dataclass(frozen=True)
@@ -98,6 +103,25 @@ class InlinePolicy:
 
 
 @dataclass(frozen=True)
+class Tag:
+    """One tag of a user or role; the value passed through ``redact`` when collected."""
+
+    key: str
+    value: str
+
+
+@dataclass(frozen=True)
+class Analyzer:
+    """An IAM Access Analyzer analyzer of one region (``accessanalyzer:ListAnalyzers``)."""
+
+    name: str
+    arn: str
+    region: str
+    type: str  # ACCOUNT, ORGANIZATION, ACCOUNT_UNUSED_ACCESS, ...
+    status: str  # ACTIVE, CREATING, DISABLED, FAILED
+
+
+@dataclass(frozen=True)
 class Root:
     """The account's root user. ``source`` says where the facts come from (``credential_report`` or
     ``account_summary``); a fact neither told is None."""
@@ -143,6 +167,7 @@ class User:
     inline_policies: Tuple[InlinePolicy, ...] = ()
     permissions_boundary: Optional[str] = None
     in_credential_report: Optional[bool] = True
+    tags: Optional[Tuple[Tag, ...]] = None  # None: not collected (an inventory made before tags were)
 
 
 @dataclass(frozen=True)
@@ -167,6 +192,7 @@ class Role:
     inline_policies: Tuple[InlinePolicy, ...] = ()
     permissions_boundary: Optional[str] = None
     last_used: Optional[dt.datetime] = None
+    tags: Optional[Tuple[Tag, ...]] = None  # None: not collected (an inventory made before tags were)
 
     @property
     def service_linked(self) -> bool:
@@ -239,7 +265,12 @@ class Grant:
 @dataclass(frozen=True)
 class Bucket:
     """A bucket. ``policy`` None means no bucket policy, ``public_access_block`` None means none is set, unless
-    ``unread`` names that field: then it could not be read."""
+    ``unread`` names that field: then it could not be read.
+
+    ``versioning`` is ``Enabled``, ``Suspended`` or ``Off`` (never enabled: S3 answers without a Status) and
+    ``mfa_delete`` whether MFA delete is on (``s3:GetBucketVersioning``); None for either: not collected, or not
+    read when ``unread`` names it. ``acl_not_read`` says why the ACL was deliberately not read (IgnorePublicAcls was
+    in effect, so S3 ignores every public grant): then ``acl_grants`` is None and is not a fact."""
 
     name: str
     arn: str
@@ -249,10 +280,32 @@ class Bucket:
     public_access_block: Optional[PublicAccessBlock] = None
     acl_grants: Optional[Tuple[Grant, ...]] = ()
     unread: Tuple[Unread, ...] = ()
+    versioning: Optional[str] = None
+    mfa_delete: Optional[bool] = None
+    acl_not_read: Optional[str] = None
 
     def unread_fields(self) -> Dict[str, str]:
         """``{field: one-line reason}`` for this bucket's facts that could not be read."""
         return {gap.source: str(gap) for gap in self.unread}
+
+
+@dataclass(frozen=True)
+class Instance:
+    """An EC2 instance that is pending, running, stopping or stopped (``ec2:DescribeInstances``; terminated and
+    shutting-down instances are not kept). ``instance_profile_arn`` None: no instance profile is associated."""
+
+    id: str
+    arn: str
+    region: str
+    state: str
+    instance_profile_arn: Optional[str] = None
+    name: Optional[str] = None  # the Name tag
+    launched: Optional[dt.datetime] = None
+
+
+def instances_source(region: str) -> str:
+    """The ``Unread.source`` of one region's instances: ``ec2_instances:eu-west-1``."""
+    return f"{EC2_INSTANCES}:{region}"
 
 
 @dataclass(frozen=True)
@@ -364,8 +417,17 @@ class Inventory:
     roles: Optional[Tuple[Role, ...]] = ()
     policies: Optional[Tuple[ManagedPolicy, ...]] = ()
     server_certificates: Optional[Tuple[ServerCertificate, ...]] = ()
+    # Account settings (CIS 1.2, 1.19). None: not read (``unread`` says why) or not collected. A security contact
+    # that is not registered is False (GetAlternateContact answered ResourceNotFoundException: a fact).
+    security_contact_registered: Optional[bool] = None
+    access_analyzers: Optional[Tuple[Analyzer, ...]] = None
+    access_analyzer_regions: Tuple[str, ...] = ()  # the regions whose analyzers were listed
     buckets: Optional[Tuple[Bucket, ...]] = ()
     account_public_access_block: Optional[PublicAccessBlock] = None
+    # EC2 instances of the account's regions (CIS 1.17). None: not collected. ``instance_regions`` are the regions
+    # asked; a region that could not be read has an ``ec2_instances:<region>`` record in ``unread``.
+    instances: Optional[Tuple[Instance, ...]] = None
+    instance_regions: Tuple[str, ...] = ()
     organization: Organization = field(default_factory=lambda: Organization(status=ORG_UNAVAILABLE, reason="not collected"))
     errors: Tuple[CollectionError, ...] = ()
     unread: Tuple[Unread, ...] = ()

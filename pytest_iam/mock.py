@@ -25,6 +25,10 @@ from pathlib import Path
 from typing import Any, Dict, Optional, Tuple
 
 import boto3
+from cryptography import x509  # imported once, with the module: its curve classes must stay the same objects
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from .aws import emulator_client
 from .files import FileError, load_yaml, one_line
@@ -133,7 +137,7 @@ def check_scenario(scenario: dict, source: str) -> None:
 
     def policy_ref(ref: str, where: str) -> None:
         if ref.startswith("arn:"):
-            if ref not in arns:
+            if ref not in arns and ref not in aws_managed_policy_arns(ref):
                 fail(where, f"no policy with ARN {ref!r} in this scenario (known: {', '.join(sorted(arns)) or 'none'})")
         elif ref not in policies:
             fail(where, f"no policy named {ref!r} in this scenario (known: {', '.join(sorted(policies)) or 'none'})")
@@ -183,9 +187,27 @@ def check_scenario(scenario: dict, source: str) -> None:
         if "policy" in bucket:
             _check_document(bucket["policy"], f"buckets[{index}].policy", "json", fail)
 
+    _check_s3_and_instances(scenario, fail, unique)
+
     organization = scenario.get("organization")
     if organization:
         _check_organization(organization, fail, unique, no_repeats)
+
+
+def _check_s3_and_instances(scenario: dict, fail: Any, unique: Any) -> None:
+    """MFA delete needs versioning (S3 keeps MFADelete in the versioning configuration); an instance's profile is
+    a role of the scenario; instance names are unique and regions known."""
+    for index, bucket in enumerate(scenario.get("buckets", [])):
+        if bucket.get("mfa_delete") and not bucket.get("versioning"):
+            fail(f"buckets[{index}].mfa_delete", "MFA delete is part of the versioning configuration: set versioning too")
+    roles = {role["name"] for role in scenario.get("roles", [])}
+    unique(scenario.get("instances", []), "instance", "instances")
+    for index, instance in enumerate(scenario.get("instances", [])):
+        if instance.get("region") and instance["region"] not in _s3_regions():
+            fail(f"instances[{index}].region", f"unknown region {instance['region']!r}")
+        if instance.get("profile") and instance["profile"] not in roles:
+            fail(f"instances[{index}].profile",
+                 f"no role named {instance['profile']!r} in this scenario (known: {', '.join(sorted(roles)) or 'none'})")
 
 
 def _check_organization(org: dict, fail: Any, unique: Any, no_repeats: Any) -> None:
@@ -267,6 +289,7 @@ def server_endpoint() -> str:
 
             server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
             server.start()
+            MotoGaps.answer_unserved_apis(server)
             _SERVER = server
         host, port = _SERVER.get_host_and_port()
         return f"http://{host}:{port}"
@@ -337,6 +360,7 @@ def seed(scenario: dict, endpoint: str, now: Optional[dt.datetime] = None, accou
         iam.update_account_password_policy(**scenario["password_policy"])
     for policy in scenario.get("policies", []):
         iam.create_policy(PolicyName=policy["name"], Path=policy.get("path", "/"), PolicyDocument=_doc(policy["document"]))
+    MotoGaps(account_id).add_aws_managed_policies(_aws_managed_refs(scenario))
     for group in scenario.get("groups", []):
         iam.create_group(GroupName=group["name"])
         for ref in group.get("attached_policies", []):
@@ -347,6 +371,8 @@ def seed(scenario: dict, endpoint: str, now: Optional[dt.datetime] = None, accou
         _seed_user(iam, user, account_id, paths)
     for role in scenario.get("roles", []):
         params = dict(RoleName=role["name"], Path=role.get("path", "/"), AssumeRolePolicyDocument=_doc(role["trust"]))
+        if role.get("tags"):
+            params["Tags"] = _tag_list(role["tags"])
         if role.get("boundary"):
             params["PermissionsBoundary"] = _policy_arn(role["boundary"], account_id, paths.get(role["boundary"], "/"))
         iam.create_role(**params)
@@ -358,6 +384,8 @@ def seed(scenario: dict, endpoint: str, now: Optional[dt.datetime] = None, accou
     if root.get("mfa") == "virtual":
         iam.create_virtual_mfa_device(VirtualMFADeviceName="root-account-mfa-device")
     _seed_s3(scenario, endpoint, account_id)
+    _seed_account_settings(scenario, endpoint, now)
+    _seed_instances(scenario, endpoint)
     MotoGaps(account_id).apply(scenario, now)
 
 
@@ -368,7 +396,7 @@ def _has_console(user: dict) -> bool:
 
 def _seed_user(iam: Any, user: dict, account_id: str, paths: Dict[str, str]) -> None:
     name = user["name"]
-    iam.create_user(UserName=name, Path=user.get("path", "/"))
+    iam.create_user(UserName=name, Path=user.get("path", "/"), **({"Tags": _tag_list(user["tags"])} if user.get("tags") else {}))
     if _has_console(user):
         iam.create_login_profile(UserName=name, Password="Not-a-real-password-1!")
     for group in user.get("groups", []):
@@ -403,11 +431,59 @@ def _seed_s3(scenario: dict, endpoint: str, account_id: str) -> None:
         if bucket.get("policy"):
             s3.put_bucket_policy(Bucket=bucket["name"], Policy=_doc(bucket["policy"]))
         if bucket.get("acl"):
-            s3.put_bucket_acl(Bucket=bucket["name"], ACL=bucket["acl"])
+            _put_canned_acl(s3, bucket["name"], bucket["acl"])
+        if bucket.get("versioning"):  # MFADelete: moto ignores it when set (MotoGaps reports it)
+            s3.put_bucket_versioning(Bucket=bucket["name"], VersioningConfiguration={"Status": bucket["versioning"]})
     if scenario.get("account_public_access_block"):
         emulator_client("s3control", endpoint).put_public_access_block(
             AccountId=account_id, PublicAccessBlockConfiguration=scenario["account_public_access_block"]
         )
+
+
+# The grants of each canned ACL besides the owner's FULL_CONTROL (S3 User Guide, "Canned ACL"). Moto's
+# public-read-write grants AllUsers READ only; writing the grants out gives the ACL that AWS would hold.
+_ALL_USERS = "http://acs.amazonaws.com/groups/global/AllUsers"
+_AUTHENTICATED_USERS = "http://acs.amazonaws.com/groups/global/AuthenticatedUsers"
+_CANNED_ACL_GRANTS = {
+    "private": (),
+    "public-read": ((_ALL_USERS, "READ"),),
+    "public-read-write": ((_ALL_USERS, "READ"), (_ALL_USERS, "WRITE")),
+    "authenticated-read": ((_AUTHENTICATED_USERS, "READ"),),
+}
+
+
+def _put_canned_acl(s3: Any, bucket: str, acl: str) -> None:
+    owner = s3.get_bucket_acl(Bucket=bucket)["Owner"]
+    grants = [{"Grantee": {"Type": "CanonicalUser", "ID": owner["ID"]}, "Permission": "FULL_CONTROL"}]
+    grants += [{"Grantee": {"Type": "Group", "URI": uri}, "Permission": permission}
+               for uri, permission in _CANNED_ACL_GRANTS[acl]]
+    s3.put_bucket_acl(Bucket=bucket, AccessControlPolicy={"Owner": owner, "Grants": grants})
+
+
+_EMULATOR_IMAGE = "ami-12c6146b"  # one of the images the emulator holds in every region
+
+
+def _seed_instances(scenario: dict, endpoint: str) -> None:
+    """EC2 instances; ``profile: ROLE`` makes an instance profile named ROLE that holds the role."""
+    profiles: set = set()
+    for instance in scenario.get("instances", []):
+        params: dict = {"ImageId": _EMULATOR_IMAGE, "MinCount": 1, "MaxCount": 1, "TagSpecifications": [
+            {"ResourceType": "instance", "Tags": [{"Key": "Name", "Value": instance["name"]}]}]}
+        role = instance.get("profile")
+        if role:
+            if role not in profiles:
+                iam = emulator_client("iam", endpoint)
+                iam.create_instance_profile(InstanceProfileName=role)
+                iam.add_role_to_instance_profile(InstanceProfileName=role, RoleName=role)
+                profiles.add(role)
+            params["IamInstanceProfile"] = {"Name": role}
+        ec2 = emulator_client("ec2", endpoint, instance.get("region", "us-east-1"))
+        instance_id = ec2.run_instances(**params)["Instances"][0]["InstanceId"]
+        state = instance.get("state", "running")
+        if state == "stopped":
+            ec2.stop_instances(InstanceIds=[instance_id])
+        elif state == "terminated":
+            ec2.terminate_instances(InstanceIds=[instance_id])
 
 
 def _seed_organization(spec: dict, endpoint: str, account_id: str) -> str:
@@ -435,6 +511,28 @@ def _seed_organization(spec: dict, endpoint: str, account_id: str) -> str:
     return org_id
 
 
+class UnservedApis:
+    """A WSGI wrapper of the emulator: a request signed for a service in ``SERVICES`` is answered
+    ``400 UnknownOperationException``; everything else goes to the emulator."""
+
+    SERVICES = frozenset({"access-analyzer"})  # the signing name of IAM Access Analyzer
+    _SCOPE = re.compile(r"Credential=[^/,]+/[^/,]+/[^/,]+/([^/,]+)/")
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    def __call__(self, environ: dict, start_response: Any) -> Any:
+        scope = self._SCOPE.search(environ.get("HTTP_AUTHORIZATION", ""))
+        if scope is None or scope.group(1) not in self.SERVICES:
+            return self.app(environ, start_response)
+        body = json.dumps({"__type": "UnknownOperationException",
+                           "message": f"the emulator does not implement {scope.group(1)}"}).encode()
+        start_response("400 Bad Request", [("Content-Type", "application/x-amz-json-1.1"),
+                                           ("x-amzn-ErrorType", "UnknownOperationException"),
+                                           ("Content-Length", str(len(body)))])
+        return [body]
+
+
 # --- the adapter for what moto lacks ---------------------------------------------------------------------------------
 
 
@@ -444,12 +542,22 @@ class MotoGaps:
     * the credential report gets a ``<root_account>`` row (moto has none) and a real generation time;
     * the account summary reports root's MFA and access keys (moto hard-codes both to 0);
     * keys, passwords and users are back-dated (moto stamps everything "now");
-    * root's virtual MFA device is assigned to root (moto can only assign to users).
+    * root's virtual MFA device is assigned to root (moto can only assign to users);
+    * ``GetBucketVersioning`` reports ``MFADelete: Enabled`` for the scenario's ``mfa_delete`` buckets (moto ignores
+      MFADelete when it is set, and AWS needs the root user's MFA code to set it);
+    * the AWS-managed policies a scenario attaches exist (moto loads all of them, or none; AWS returns the attached
+      ones in the authorization details): only those are added, from moto's own copy of their documents;
+    * roles are back-dated and their last use set (moto stamps them "now", never used);
+    * server certificates report the expiry and upload time in their body (moto answers 2012 for every one).
     """
 
     _installed = False
     _generated: Dict[str, dt.datetime] = {}
     _roots: Dict[str, dict] = {}
+    _certificates: Dict[str, Tuple[dt.datetime, dt.datetime]] = {}  # name -> (uploaded, expiration)
+    _certificates_installed = False
+    _versioning_installed = False
+    _mfa_delete: Dict[str, set] = {}  # account id -> names of its buckets with MFA delete
 
     def __init__(self, account_id: str) -> None:
         from moto.iam.models import iam_backends
@@ -485,6 +593,79 @@ class MotoGaps:
                                      "CreateDate": ago(3650)}
         self.backend.get_credential_report = self._report_with_root(self.backend.get_credential_report, now)
         self._install_generated_time()
+        self._apply_roles_and_certificates(scenario, now)
+        MotoGaps._mfa_delete[self.account_id] = {b["name"] for b in scenario.get("buckets", []) if b.get("mfa_delete")}
+        self._install_mfa_delete()
+
+    @classmethod
+    def _install_mfa_delete(cls) -> None:
+        if cls._versioning_installed:
+            return
+        from moto.s3.responses import S3Response
+
+        original = S3Response.get_bucket_versioning
+
+        def get_bucket_versioning(self: Any) -> Any:
+            buckets = cls._mfa_delete.get(self.current_account, set())
+            if self.bucket_name not in buckets:
+                return original(self)
+            from moto.core.responses import ActionResult
+
+            status = self.backend.get_bucket_versioning(self.bucket_name)
+            self.data["Action"] = "GetBucketVersioning"
+            return self.serialized(ActionResult({"Status": status, "MFADelete": "Enabled"}))
+
+        S3Response.get_bucket_versioning = get_bucket_versioning
+        cls._versioning_installed = True
+
+    @staticmethod
+    def answer_unserved_apis(server: Any) -> None:
+        """Requests for an API moto does not implement (IAM Access Analyzer) get AWS's answer for an operation the
+        endpoint does not know, ``400 UnknownOperationException``, at once: moto fails them with a 500 (which the
+        clients retry) and a traceback. The check that needs the API then reports an error naming the permission."""
+        server._server.app = UnservedApis(server._server.app)
+
+    def add_aws_managed_policies(self, arns: Any) -> None:
+        """Make the AWS-managed policies ``arns`` exist in the emulated account, so they can be attached."""
+        from moto.iam.models import AWSManagedPolicy
+
+        data = _aws_managed_data() if arns else {}
+        for arn in arns:
+            if arn in self.backend.managed_policies:
+                continue
+            policy = AWSManagedPolicy.from_data(data[arn]["name"], self.account_id, "us-east-1", data[arn])
+            self.backend.aws_managed_policies.append(policy)
+            self.backend.managed_policies[policy.arn] = policy
+
+    def _apply_roles_and_certificates(self, scenario: dict, now: dt.datetime) -> None:
+        by_name = {r.name: r for r in self.backend.roles.values()}
+        for role in scenario.get("roles", []):
+            moto_role = by_name[role["name"]]
+            if role.get("created_days") is not None:
+                moto_role.create_date = (now - dt.timedelta(days=role["created_days"])).replace(tzinfo=None)
+            if role.get("last_used_days") is not None:
+                moto_role.last_used = (now - dt.timedelta(days=role["last_used_days"])).replace(tzinfo=None)
+                moto_role.last_used_region = "us-east-1"
+        self._install_certificate_dates()
+
+    @classmethod
+    def _install_certificate_dates(cls) -> None:
+        if cls._certificates_installed:
+            return
+        from moto.iam.responses import IamResponse
+
+        original = IamResponse.list_server_certificates
+
+        def list_server_certificates(self: Any) -> Any:
+            result = original(self)
+            for item in getattr(result, "result", {}).get("ServerCertificateMetadataList", []):
+                dates = cls._certificates.get(item.get("ServerCertificateName"))
+                if dates is not None:
+                    item["UploadDate"], item["Expiration"] = (d.strftime("%Y-%m-%dT%H:%M:%SZ") for d in dates)
+            return result
+
+        IamResponse.list_server_certificates = list_server_certificates
+        cls._certificates_installed = True
 
     def _report_with_root(self, original: Any, now: dt.datetime) -> Any:
         account_id = self.account_id
@@ -547,3 +728,67 @@ def root_row(account_id: str, root: dict, now: dt.datetime) -> str:
             cells += ["false", "N/A", "N/A", "N/A", "N/A"]
     cells += ["false", "N/A", "false", "N/A"]
     return ",".join(cells) + "\n"
+
+
+# --- AWS-managed policies, tags, roles' dates, server certificates, the security contact ------------------------------
+
+
+def _tag_list(tags: dict) -> list:
+    return [{"Key": str(k), "Value": str(v)} for k, v in tags.items()]
+
+
+def _aws_managed_refs(scenario: dict) -> list:
+    """Every AWS-managed policy ARN the scenario attaches or uses as a boundary, in order of first use."""
+    refs: list = []
+    entities = scenario.get("groups", []) + scenario.get("users", []) + scenario.get("roles", [])
+    for entity in entities:
+        for ref in entity.get("attached_policies", []) + ([entity["boundary"]] if entity.get("boundary") else []):
+            if ref.startswith("arn:aws:iam::aws:policy/") and ref not in refs:
+                refs.append(ref)
+    return refs
+
+
+@functools.lru_cache(maxsize=1)
+def _aws_managed_data() -> Dict[str, dict]:
+    """The AWS-managed policies the emulator ships (name -> data), keyed by ARN."""
+    from moto.iam.aws_managed_policies import aws_managed_policies_data
+
+    return {f"arn:aws:iam::aws:policy{d.get('Path', '/')}{name}": {**d, "name": name}
+            for name, d in json.loads(aws_managed_policies_data).items()}
+
+
+def aws_managed_policy_arns(ref: str) -> frozenset:
+    """The known AWS-managed policy ARNs when ``ref`` is one (loaded only then: the data is large), else empty."""
+    if not ref.startswith("arn:aws:iam::aws:policy/"):
+        return frozenset()
+    return frozenset(_aws_managed_data())
+
+
+def _self_signed(name: str, not_before: dt.datetime, not_after: dt.datetime) -> Tuple[str, str]:
+    """A self-signed certificate and its key, PEM: IAM reads a server certificate's expiry from its body."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"{name}.example")])
+    cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(not_before).not_valid_after(not_after)
+            .sign(key, hashes.SHA256()))
+    body = cert.public_bytes(serialization.Encoding.PEM).decode()
+    private = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                serialization.NoEncryption()).decode()
+    return body, private
+
+
+def _seed_account_settings(scenario: dict, endpoint: str, now: dt.datetime) -> None:
+    """The security contact (the emulator serves the Account API) and the server certificates."""
+    contact = scenario.get("security_contact")
+    if contact:
+        emulator_client("account", endpoint).put_alternate_contact(
+            AlternateContactType="SECURITY", Name=contact["name"], Title=contact.get("title", "Security"),
+            EmailAddress=contact["email"], PhoneNumber=contact.get("phone", "+1-555-0100"))
+    iam = emulator_client("iam", endpoint)
+    for cert in scenario.get("server_certificates", []):
+        uploaded = now - dt.timedelta(days=cert.get("uploaded_days", 365))
+        body, key = _self_signed(cert["name"], uploaded - dt.timedelta(days=1),
+                                 now + dt.timedelta(days=cert["expires_in_days"]))
+        iam.upload_server_certificate(ServerCertificateName=cert["name"], CertificateBody=body, PrivateKey=key)
+        MotoGaps._certificates[cert["name"]] = (uploaded, now + dt.timedelta(days=cert["expires_in_days"]))
+

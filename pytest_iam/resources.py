@@ -22,6 +22,7 @@ import dataclasses
 from typing import Any, Callable, Dict, List, Optional
 
 from .inventory import (
+    ACCESS_ANALYZERS,
     ACCOUNT_ALIASES,
     ACCOUNT_PUBLIC_ACCESS_BLOCK,
     ACCOUNT_SUMMARY,
@@ -31,6 +32,8 @@ from .inventory import (
     ORG_MEMBER,
     ORG_NONE,
     PASSWORD_POLICY,
+    SECURITY_CONTACT,
+    SERVER_CERTIFICATES,
     VIRTUAL_MFA_DEVICES,
     Inventory,
     Root,
@@ -79,6 +82,9 @@ SOURCE_OPERATIONS = {
     BUCKET_LIST: (("s3", "ListBuckets"),),
     ACCOUNT_PUBLIC_ACCESS_BLOCK: (("s3control", "GetPublicAccessBlock"),),
     ACCOUNT_ALIASES: (("iam", "ListAccountAliases"),),
+    SERVER_CERTIFICATES: (("iam", "ListServerCertificates"),),
+    SECURITY_CONTACT: (("account", "GetAlternateContact"),),
+    ACCESS_ANALYZERS: (("accessanalyzer", "ListAnalyzers"),),
 }
 
 
@@ -157,6 +163,7 @@ def users(inventory: Inventory) -> List[dict]:
             active_access_keys=_active(u.access_keys),
             direct_policies=[p.name for p in u.attached_policies] + [p.name for p in u.inline_policies],
         )
+        _tags(view, u)
         if report is not None or not u.in_credential_report:
             reason = report if report is not None else _not_in_report(inventory, u)
             _mark(view, [f for f in USER_REPORT_FIELDS if not (f == "mfa_active" and u.mfa_active is True)
@@ -206,25 +213,83 @@ def groups(inventory: Inventory) -> List[dict]:
 
 def roles(inventory: Inventory) -> List[dict]:
     _require_details(inventory)
-    return [{**as_dict(r), "label": f"role/{r.name}", "service_linked": r.service_linked}
-            for r in inventory.roles or ()]
+    out = []
+    for r in inventory.roles or ():
+        view = {**as_dict(r), "label": f"role/{r.name}", "service_linked": r.service_linked}
+        _tags(view, r)
+        out.append(view)
+    return out
+
+
+TAGS_NOT_COLLECTED = ("tags were not collected (the inventory was made before pytest-iam collected them): collect "
+                      "the account again")
+
+
+def _tags(view: dict, entity: Any) -> None:
+    """A user's or role's tags as a mapping key -> value; unread when the inventory does not hold them."""
+    if entity.tags is None:
+        view["tags"] = None
+        _mark(view, ("tags",), TAGS_NOT_COLLECTED)
+    else:
+        view["tags"] = {t.key: t.value for t in entity.tags}
+
+
+def attachments(inventory: Inventory) -> Dict[str, List[str]]:
+    """``{managed policy ARN: [ARNs of the users, groups and roles it is attached to]}`` (permissions boundaries are
+    not attachments)."""
+    out: Dict[str, List[str]] = {}
+    for entities in (inventory.users, inventory.groups, inventory.roles):
+        for entity in entities or ():
+            for ref in entity.attached_policies:
+                out.setdefault(ref.arn, []).append(entity.arn)
+    return out
 
 
 def policies(inventory: Inventory) -> List[dict]:
-    """Customer-managed policies and every inline policy (of users, groups and roles)."""
+    """Customer-managed policies, AWS-managed policies attached to a user, group or role (CIS 1.15 judges those
+    too), and every inline policy (of users, groups and roles)."""
     _require_details(inventory)
+    attached = attachments(inventory)
     out = [
         {"arn": p.arn, "label": f"policy/{p.name}", "name": p.name, "kind": "managed", "owner": None,
-         "document": p.document, "attachment_count": p.attachment_count}
+         "document": p.document, "attachment_count": p.attachment_count, "aws_managed": p.aws_managed,
+         "attached_to": attached.get(p.arn, [])}
         for p in inventory.policies or ()
-        if not p.aws_managed
+        if not p.aws_managed or attached.get(p.arn)
     ]
+    listed = {p.arn for p in inventory.policies or ()}
+    for arn in sorted(set(attached) - listed):  # attached, but the authorization details did not carry it
+        name = arn.rsplit("/", 1)[-1]
+        view = {"arn": arn, "label": f"policy/{name}", "name": name, "kind": "managed", "owner": None,
+                "document": None, "attachment_count": len(attached[arn]), "aws_managed": arn.split(":")[4:5] == ["aws"],
+                "attached_to": attached[arn]}
+        _mark(view, ("document",), f"the document of attached policy {arn} is not in the authorization details "
+                                   "(iam:GetAccountAuthorizationDetails returns every attached policy: collect again)")
+        out.append(view)
     for kind, entities in (("user", inventory.users), ("group", inventory.groups), ("role", inventory.roles)):
         for entity in entities or ():
             for inline in entity.inline_policies:
                 out.append({"arn": entity.arn, "label": f"{kind}/{entity.name} inline {inline.name}", "name": inline.name,
-                            "kind": "inline", "owner": entity.arn, "document": inline.document, "attachment_count": 1})
+                            "kind": "inline", "owner": entity.arn, "document": inline.document, "attachment_count": 1,
+                            "aws_managed": False, "attached_to": [entity.arn]})
     return out
+
+
+def principals(inventory: Inventory) -> List[dict]:
+    """Every IAM user and every role that is not service-linked: who could act in the account."""
+    _require_details(inventory)
+    out = [{"arn": u.arn, "label": f"user/{u.name}", "name": u.name, "kind": "user"} for u in inventory.users or ()]
+    out += [{"arn": r.arn, "label": f"role/{r.name}", "name": r.name, "kind": "role"}
+            for r in inventory.roles or () if not r.service_linked]
+    return out
+
+
+def server_certificates(inventory: Inventory) -> List[dict]:
+    """Every SSL/TLS server certificate stored in IAM (``iam:ListServerCertificates``)."""
+    if inventory.server_certificates is None or _gap(inventory, SERVER_CERTIFICATES) is not None:
+        raise ResourceUnavailable(f"server certificates unavailable: {_reason(inventory, SERVER_CERTIFICATES)}",
+                                  inventory.root_arn, "account")
+    return [{**as_dict(c), "label": f"server-certificate/{c.name}"} for c in inventory.server_certificates]
 
 
 def buckets(inventory: Inventory) -> List[dict]:
@@ -237,6 +302,85 @@ def buckets(inventory: Inventory) -> List[dict]:
         view.pop(UNREAD)
         if b.unread:
             view[UNREAD] = b.unread_fields()
+        _bucket_effective_facts(inventory, b, view)
+        out.append(view)
+    return out
+
+
+# --- the S3 settings in effect for a bucket (CIS 2.1.2, 2.1.4, public ACLs) ---------------------------------------
+
+ALL_USERS = "http://acs.amazonaws.com/groups/global/AllUsers"
+AUTHENTICATED_USERS = "http://acs.amazonaws.com/groups/global/AuthenticatedUsers"
+PUBLIC_GRANTEES = (ALL_USERS, AUTHENTICATED_USERS)
+NOT_COLLECTED = "not collected: the inventory was made before this fact was collected; collect the account again"
+
+
+def _bucket_effective_facts(inventory: Inventory, bucket: Any, view: dict) -> None:
+    """Add ``effective_public_access_block`` and ``public_acl_grants``; say why ``versioning``, ``mfa_delete`` and
+    ``acl_grants`` are not facts when they are not."""
+    gaps = bucket.unread_fields()
+    not_read = view.pop("acl_not_read", None)
+    if not_read:
+        _mark(view, ("acl_grants",), not_read)
+    for name in ("versioning", "mfa_delete"):
+        if getattr(bucket, name) is None and name not in gaps:
+            _mark(view, (name,), NOT_COLLECTED)
+    effective, why = _effective_pab(inventory, bucket, gaps)
+    view["effective_public_access_block"] = dataclasses.asdict(effective) if effective else None
+    if effective is None:
+        _mark(view, ("effective_public_access_block",), why)
+    view["public_acl_grants"] = None
+    if effective is not None and effective.ignore_public_acls:
+        view["public_acl_grants"] = []  # S3 ignores every public ACL grant (IgnorePublicAcls)
+    elif bucket.acl_grants is not None and not not_read:
+        public = [as_dict(g) for g in bucket.acl_grants if g.grantee in PUBLIC_GRANTEES]
+        if public and effective is None:
+            _mark(view, ("public_acl_grants",), f"whether S3 ignores the public ACL grants is unknown: {why}")
+        else:
+            view["public_acl_grants"] = public
+    else:
+        _mark(view, ("public_acl_grants",), gaps.get("acl_grants") or not_read or NOT_COLLECTED)
+
+
+def _effective_pab(inventory: Inventory, bucket: Any, gaps: Dict[str, str]) -> tuple:
+    """The settings in effect (each on when the bucket's or the account's is: S3 applies the most restrictive
+    combination), or None and why when a side that could decide was not read."""
+    from .inventory import PublicAccessBlock
+
+    own = None if "public_access_block" in gaps else (bucket.public_access_block or PublicAccessBlock())
+    account_gap = _gap(inventory, ACCOUNT_PUBLIC_ACCESS_BLOCK)
+    account_pab = None if account_gap is not None else inventory.account_public_access_block
+    all_on = PublicAccessBlock(True, True, True, True)
+    if own is not None and account_pab is not None:
+        return own.merged(account_pab), None
+    if own == all_on or account_pab == all_on:
+        return all_on, None
+    reasons = [r for r in (gaps.get("public_access_block"),
+                           account_gap or (None if account_pab is not None else "the account's settings: not collected"))
+               if r]
+    return None, "; ".join(reasons)
+
+
+def instances(inventory: Inventory) -> List[dict]:
+    """Every EC2 instance of the account's regions that is not terminated; a region whose instances could not be
+    read gives one view, ``instances in REGION``, whose every fact is unread (never an empty region)."""
+    from .inventory import instances_source
+
+    if inventory.instances is None:
+        raise ResourceUnavailable(f"EC2 instances unavailable: {NOT_COLLECTED}", inventory.root_arn, "account")
+    out = []
+    for i in inventory.instances:
+        view = {**as_dict(i), "label": f"instance/{i.id}" + (f" ({i.name})" if i.name else "") + f" in {i.region}"}
+        out.append(view)
+    for region in inventory.instance_regions:
+        gap = inventory.gap(instances_source(region))
+        if gap is None:
+            continue
+        facts = ("id", "name", "state", "instance_profile_arn", "launched")
+        view = {name: None for name in facts}
+        view.update(arn=f"arn:{inventory.partition}:ec2:{region}:{inventory.account_id}:instance/*",
+                    label=f"instances in {region}", region=region)
+        _mark(view, facts, str(gap))
         out.append(view)
     return out
 
@@ -253,6 +397,7 @@ def account(inventory: Inventory) -> List[dict]:
         "s3_public_access_block": pab.as_aws() if pab else None,
         "organization_status": inventory.organization.status,
     }
+    _account_settings(inventory, view)
     for field, source in (("password_policy", PASSWORD_POLICY), ("s3_public_access_block", ACCOUNT_PUBLIC_ACCESS_BLOCK),
                           ("alias", ACCOUNT_ALIASES)):
         reason = _gap(inventory, source)
@@ -262,6 +407,31 @@ def account(inventory: Inventory) -> List[dict]:
     if org.status not in (ORG_MEMBER, ORG_NONE):
         _mark(view, ("organization_status",), org.reason or "the organization was not collected")
     return [view]
+
+
+def _account_settings(inventory: Inventory, view: dict) -> None:
+    """The account view's security contact, Access Analyzer and managed-policy attachment facts (CIS 1.2, 1.19,
+    1.16, 1.21), each marked unread when its source was not read (or not collected)."""
+    view["security_contact_registered"] = inventory.security_contact_registered
+    analyzers = inventory.access_analyzers
+    view["access_analyzers"] = None if analyzers is None else [as_dict(a) for a in analyzers]
+    view["access_analyzer_regions"] = list(inventory.access_analyzer_regions)
+    for field, value, source in (("security_contact_registered", inventory.security_contact_registered,
+                                  SECURITY_CONTACT), ("access_analyzers", analyzers, ACCESS_ANALYZERS)):
+        reason = _gap(inventory, source)
+        if reason is None and value is None:
+            reason = f"{field} were not collected (the inventory was made before pytest-iam collected them)"
+        if reason is not None:
+            _mark(view, (field,), reason)
+    details = _gap(inventory, AUTHORIZATION_DETAILS)
+    if details is not None or inventory.users is None or inventory.roles is None or inventory.groups is None:
+        view["managed_policy_attachments"] = None
+        _mark(view, ("managed_policy_attachments",), details or "IAM entities were not collected")
+        return
+    view["managed_policy_attachments"] = [
+        {"arn": arn, "name": arn.rsplit("/", 1)[-1], "aws_managed": arn.split(":")[4:5] == ["aws"], "attached_to": who}
+        for arn, who in sorted(attachments(inventory).items())
+    ]
 
 
 def org_accounts(inventory: Inventory) -> List[dict]:
@@ -293,6 +463,9 @@ RESOURCE_TYPES: Dict[str, Callable[[Inventory], List[dict]]] = {
     "groups": groups,
     "roles": roles,
     "policies": policies,
+    "principals": principals,
+    "server_certificates": server_certificates,
     "buckets": buckets,
+    "instances": instances,
     "org_accounts": org_accounts,
 }

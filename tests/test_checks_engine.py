@@ -162,7 +162,8 @@ def test_unknown_and_mistyped_parameters_are_refused() -> None:
 def test_every_shipped_check_runs_on_an_empty_inventory() -> None:
     for check in LIB:
         result = run_check(check, inventory(root=Root(arn=f"arn:aws:iam::{ACCT}:root", mfa_active=True),
-                                            organization=Organization(status="not_in_organization")))
+                                            organization=Organization(status="not_in_organization"),
+                                            security_contact_registered=False, access_analyzers=()))
         assert all(f.status in (PASS, FAIL) for f in result.findings), result.table()
 
 

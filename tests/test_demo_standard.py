@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -28,6 +29,32 @@ CIS_EXPECTED = {
     "org-scps-present": ("failed", {"arn:aws:iam::123456789012:root"}),
 }
 
+# The S3 and EC2 side of CIS v5.0.0. The emulator makes the instance ids: ec2-instance-profile is matched by pattern.
+CIS_S3_EXPECTED = {
+    "s3-deny-insecure-transport": ("failed", {f"arn:aws:s3:::demo-corp-{n}" for n in
+                                              ["website", "uploads", "partner-share", "archive", "dropbox"]}),
+    "s3-mfa-delete": ("failed", {"arn:aws:s3:::demo-corp-partner-share"}),
+    "s3-bucket-public-access-block": ("failed", {f"arn:aws:s3:::demo-corp-{n}" for n in
+                                                 ["website", "uploads", "vpc-data", "partner-share", "archive",
+                                                  "dropbox"]}),
+}
+CIS_EXPECTED.update(CIS_S3_EXPECTED)
+
+# The rest of CIS v5.0.0 section 1. Access Analyzer is not served by the emulator: an error naming the permission.
+CIS_IAM_EXPECTED = {
+    "iam-security-contact": ("passed", set()),
+    "iam-root-not-used": ("failed", {"arn:aws:iam::123456789012:root"}),
+    "iam-no-key-at-console-setup": ("failed", {"arn:aws:iam::123456789012:user/judy"}),
+    "iam-support-role": ("passed", set()),
+    "iam-expired-server-certificates": ("failed", {"arn:aws:iam::123456789012:server-certificate/demo-corp-legacy"}),
+    "iam-access-analyzer-enabled": ("error", set()),  # error_resources names the account
+    "iam-no-cloudshell-full-access": ("failed", {"arn:aws:iam::123456789012:root"}),
+}
+CIS_EXPECTED.update(CIS_IAM_EXPECTED)
+CIS_EXPECTED["iam-no-admin-policies"][1].add("arn:aws:iam::aws:policy/AdministratorAccess")  # CIS 1.15: attached
+INSTANCE_CHECK = "ec2-instance-profile"
+DEMO_BATCH_INSTANCE = re.compile(r"arn:aws:ec2:us-east-1:123456789012:instance/i-[0-9a-f]{17}")
+
 
 def _check_results(cases: dict) -> dict:
     out = {}
@@ -40,16 +67,21 @@ def _check_results(cases: dict) -> dict:
 def test_cis_standard_on_demo_gives_the_seeded_verdicts(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest_inprocess("--iam-account=demo", "--iam-standard=cis-aws-foundations",
                                           "--junitxml=evidence.xml", "-W", "error::pytest.PytestWarning")
-    result.assert_outcomes(passed=1, failed=12)
+    result.assert_outcomes(passed=3, failed=20, errors=1)
     cases = junit_cases(pytester.path / "evidence.xml")
-    assert _check_results(cases) == CIS_EXPECTED
+    results = _check_results(cases)
+    outcome, instances = results.pop(INSTANCE_CHECK)  # demo-batch-1: stopped, no instance profile
+    assert outcome == "failed" and len(instances) == 1 and DEMO_BATCH_INSTANCE.fullmatch(instances.pop())
+    assert results == CIS_EXPECTED
     # node ids end in <check-id>[<account>]
-    assert set(cases) == {f"{check}[demo]" for check in CIS_EXPECTED}
+    assert set(cases) == {f"{check}[demo]" for check in [*CIS_EXPECTED, INSTANCE_CHECK]}
     result.stdout.fnmatch_lines([
         "*pytest-iam summary*",
-        "demo (123456789012): 13 checks, 1 passed, 12 failed, * read-only API calls",
-        "  failed by severity: critical 2, high 4, medium 4, low 2",
-        "  passed by severity: critical 1",
+        "demo (123456789012): 24 checks, 3 passed, 20 failed, 1 could not be evaluated, * read-only API calls",
+        "  not collected: accessanalyzer:ListAnalyzers: UnknownOperationException: *",
+        "  failed by severity: critical 2, high 6, medium 8, low 4",
+        "  could not be evaluated by severity: medium 1",
+        "  passed by severity: critical 1, medium 1, low 1",
     ])
 
 
@@ -90,7 +122,7 @@ def test_list_checks_prints_the_library(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest_inprocess("--iam-list-checks")
     assert result.ret == 0
     result.stdout.fnmatch_lines(["ID*SEVERITY*RESOURCE*FRAMEWORKS*", "iam-access-key-rotation*medium*access_keys*",
-                                 "*15 checks"])
+                                 "*31 checks"])
 
 
 POLICY_ENGINE_CHECKS = """
@@ -109,6 +141,7 @@ def test_policy_engine_checks_find_exactly_the_seeded_violations(pytester: pytes
     result.assert_outcomes(failed=4)
     found = _check_results(junit_cases(pytester.path / "e.xml"))
     assert found["iam-no-admin-policies"][1] == {"arn:aws:iam::123456789012:policy/FullAdmin",
+                                                  "arn:aws:iam::aws:policy/AdministratorAccess",
                                                   "arn:aws:iam::123456789012:role/BreakGlass"}
     assert found["iam-role-external-trust"][1] == {"arn:aws:iam::123456789012:role/DeployFromPartner"}
     assert found["s3-no-public-bucket-policy"][1] == {"arn:aws:s3:::demo-corp-website", "arn:aws:s3:::demo-corp-uploads"}

@@ -10,9 +10,10 @@ import pytest
 
 from pytest_iam import fields
 from pytest_iam.checks import CheckDefinitionError, Library, parse_check, run_check
-from pytest_iam.inventory import (UTC, AccessKey, AttachedPolicy, Bucket, Grant, Group, InlinePolicy, Inventory,
-                                  ManagedPolicy, MfaDevice, Organization, OrgAccount, OrgUnit, PasswordPolicy,
+from pytest_iam.inventory import (UTC, AccessKey, AttachedPolicy, Bucket, Grant, Group, InlinePolicy, Instance,
+                                  Inventory, ManagedPolicy, MfaDevice, Organization, OrgAccount, OrgUnit, PasswordPolicy,
                                   PublicAccessBlock, Role, Root, Scp, Unread, User)
+from pytest_iam.inventory import Analyzer, ServerCertificate, Tag
 from pytest_iam.resources import RESOURCE_TYPES, ResourceUnavailable
 
 NOW = dt.datetime(2026, 6, 1, tzinfo=UTC)
@@ -36,17 +37,29 @@ def full_inventory() -> Inventory:
         users=(User(name="u", arn=f"arn:aws:iam::{ACCT}:user/u", id="AIDAU", path="/", created=NOW,
                     password_enabled=True, password_last_used=NOW, password_last_changed=NOW, mfa_active=True,
                     mfa_devices=(mfa,), access_keys=(key,), groups=("g",), attached_policies=(attached,),
-                    inline_policies=(inline,), permissions_boundary=attached.arn),),
+                    inline_policies=(inline,), permissions_boundary=attached.arn, tags=(Tag("team", "a"),)),),
         groups=(Group(name="g", arn=f"arn:aws:iam::{ACCT}:group/g", id="AGPAG", path="/",
                       attached_policies=(attached,), inline_policies=(inline,)),),
         roles=(Role(name="r", arn=f"arn:aws:iam::{ACCT}:role/r", id="AROAR", path="/", created=NOW, trust_policy=DOC,
                     attached_policies=(attached,), inline_policies=(inline,), permissions_boundary=attached.arn,
-                    last_used=NOW),),
+                    last_used=NOW, tags=(Tag("owner", "b"),)),),
         policies=(ManagedPolicy(arn=attached.arn, name="P", path="/", aws_managed=False, default_version_id="v1",
                                 document=DOC, attachment_count=1),),
+        server_certificates=(ServerCertificate(name="c", arn=f"arn:aws:iam::{ACCT}:server-certificate/c",
+                                               expiration=NOW, uploaded=NOW),),
+        security_contact_registered=True, access_analyzer_regions=("eu-west-1",),
+        access_analyzers=(Analyzer(name="a", arn=f"arn:aws:access-analyzer:eu-west-1:{ACCT}:analyzer/a",
+                                   region="eu-west-1", type="ACCOUNT", status="ACTIVE"),),
         buckets=(Bucket(name="b", arn="arn:aws:s3:::b", region="eu-west-1", created=NOW, policy=DOC,
                         public_access_block=PublicAccessBlock(),
-                        acl_grants=(Grant(grantee_type="CanonicalUser", permission="READ", grantee="abc"),)),),
+                        acl_grants=(Grant(grantee_type="CanonicalUser", permission="READ", grantee="abc"),
+                                    Grant(grantee_type="Group", permission="READ",
+                                          grantee="http://acs.amazonaws.com/groups/global/AllUsers")),
+                        versioning="Enabled", mfa_delete=False),),
+        instances=(Instance(id="i-0123456789abcdef0", arn=f"arn:aws:ec2:eu-west-1:{ACCT}:instance/i-0123456789abcdef0",
+                            region="eu-west-1", state="running", instance_profile_arn=f"arn:aws:iam::{ACCT}:instance-profile/p",
+                            name="web", launched=NOW),),
+        instance_regions=("eu-west-1",),
         account_public_access_block=PublicAccessBlock(block_public_acls=True),
         organization=Organization(
             status="member", id="o-abc", management_account_id="999999999999", root_ids=("r-1",),
@@ -65,10 +78,13 @@ def unread_inventory() -> Inventory:
                  "grant iam:GetCredentialReport")
     denied = Unread("policy", "s3:GetBucketPolicy", "AccessDenied", "s3:GetBucketPolicy", "grant s3:GetBucketPolicy")
     return Inventory(
-        account_name="t", account_id=ACCT, collected_at=NOW, unread=(gap,),
+        account_name="t", account_id=ACCT, collected_at=NOW,
+        unread=(gap, Unread("ec2_instances:ap-south-2", "ec2:DescribeInstances", "UnauthorizedOperation",
+                            "ec2:DescribeInstances", "grant ec2:DescribeInstances")),
         users=(User(name="u", arn=f"arn:aws:iam::{ACCT}:user/u", id="AIDAU", path="/", created=NOW,
                     password_enabled=None, mfa_active=None, mfa_devices=None, access_keys=None),),
         buckets=(Bucket(name="b", arn="arn:aws:s3:::b", region="eu-west-1", unread=(denied,)),),
+        instances=(), instance_regions=("ap-south-2",),  # a region whose instances could not be read
         organization=Organization(status="not_in_organization"),
     )
 

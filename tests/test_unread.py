@@ -97,7 +97,8 @@ def _stub_iam(stub: Stubber, report: Any, users: list, virtual: Any = (), summar
 
 def _inventory(facts: dict, errors: ErrorLog, **more: Any) -> Inventory:
     return Inventory(account_name="stub", account_id=ACCOUNT, collected_at=CREATED, errors=errors.freeze(),
-                     unread=errors.freeze_unread(), **{**facts, **more})
+                     unread=errors.freeze_unread(),
+                     **{"security_contact_registered": True, "access_analyzers": (), **facts, **more})
 
 
 REPORT_HEADER = ("user,arn,user_creation_time,password_enabled,password_last_used,password_last_changed,mfa_active,"
@@ -267,13 +268,19 @@ def s3_stubs(factory: ClientFactory) -> Iterator[Tuple[Stubber, Stubber]]:
         control.assert_no_pending_responses()
 
 
-def _stub_bucket(s3: Stubber, name: str, policy: Any, pab: Any, acl: Any) -> None:
-    for method, answer, key in (("get_bucket_policy", policy, "Policy"),
-                                ("get_public_access_block", pab, "PublicAccessBlockConfiguration"),
-                                ("get_bucket_acl", acl, "Grants")):
+def _stub_bucket(s3: Stubber, name: str, policy: Any, pab: Any, acl: Any, versioning: Any = None) -> None:
+    """The collector's calls for one bucket, in its order; ``acl`` None: the ACL is not read (IgnorePublicAcls)."""
+    calls = (("get_public_access_block", pab, "PublicAccessBlockConfiguration"), ("get_bucket_policy", policy, "Policy"),
+             ("get_bucket_versioning", versioning if versioning is not None else {}, None),
+             ("get_bucket_acl", acl, "Grants"))
+    for method, answer, key in calls:
+        if method == "get_bucket_acl" and acl is None:
+            continue
         if isinstance(answer, str) and not answer.startswith("{"):  # an error code (a policy is JSON text)
             s3.add_client_error(method, service_error_code=answer, http_status_code=403 if "Denied" in answer else 404,
                                 expected_params={"Bucket": name})
+        elif key is None:
+            s3.add_response(method, answer, {"Bucket": name})
         else:
             s3.add_response(method, {key: answer} if key != "Grants" else {"Grants": answer, "Owner": {"ID": "o"}},
                             {"Bucket": name})
@@ -291,8 +298,8 @@ def test_bucket_calls_refused_are_unread_per_field_absent_ones_are_facts(
         {"Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": "*",
          "Condition": {"StringNotEquals": {"aws:PrincipalAccount": SECRET_ID}}}]})
     # one worker: the stubbed responses are consumed in order, bucket by bucket
-    _stub_bucket(s3, "a", "AccessDenied", "AccessDenied", "AccessDenied")
-    _stub_bucket(s3, "b", policy, "NoSuchPublicAccessBlockConfiguration", [])
+    _stub_bucket(s3, "a", "AccessDenied", "AccessDenied", "AccessDenied", versioning="AccessDenied")
+    _stub_bucket(s3, "b", policy, "NoSuchPublicAccessBlockConfiguration", [], versioning={"Status": "Suspended"})
     errors = ErrorLog()
     facts = collect_s3(factory, ACCOUNT, "aws", errors, workers=1)
     inventory = _inventory(facts, errors)
@@ -300,14 +307,23 @@ def test_bucket_calls_refused_are_unread_per_field_absent_ones_are_facts(
     assert str(inventory.gap(ACCOUNT_PUBLIC_ACCESS_BLOCK)) == (
         "s3control:GetPublicAccessBlock: AccessDenied; grant s3:GetAccountPublicAccessBlock")
     a, b = RESOURCE_TYPES["buckets"](inventory)
+    account_gap = "s3control:GetPublicAccessBlock: AccessDenied; grant s3:GetAccountPublicAccessBlock"
+    bucket_gap = "s3:GetPublicAccessBlock: AccessDenied; grant s3:GetBucketPublicAccessBlock"
+    versioning_gap = "s3:GetBucketVersioning: AccessDenied; grant s3:GetBucketVersioning"
     assert a["unread"] == {
         "policy": "s3:GetBucketPolicy: AccessDenied; grant s3:GetBucketPolicy",
-        "public_access_block": "s3:GetPublicAccessBlock: AccessDenied; grant s3:GetBucketPublicAccessBlock",
+        "public_access_block": bucket_gap,
         "acl_grants": "s3:GetBucketAcl: AccessDenied; grant s3:GetBucketAcl",
+        "versioning": versioning_gap,
+        "mfa_delete": versioning_gap,
+        "effective_public_access_block": f"{bucket_gap}; {account_gap}",
+        "public_acl_grants": "s3:GetBucketAcl: AccessDenied; grant s3:GetBucketAcl",
     }
     assert a["policy"] is None and a["acl_grants"] is None and "errors" not in a
-    assert "unread" not in b, b["unread"]
-    assert b["public_access_block"] is None and b["acl_grants"] == []
+    # the settings in effect need the account's, which were not read; an ACL without public grants is a fact
+    assert b["unread"] == {"effective_public_access_block": account_gap}
+    assert b["public_access_block"] is None and b["acl_grants"] == [] and b["public_acl_grants"] == []
+    assert (b["versioning"], b["mfa_delete"]) == ("Suspended", False)
     assert SECRET_ID not in json.dumps(b["policy"])  # redacted at collection time, and still a document
     assert b["policy"]["Statement"][0]["Effect"] == "Deny"
     (account,) = RESOURCE_TYPES["account"](inventory)

@@ -13,6 +13,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ..inventory import (
+    ACCESS_ANALYZERS,
     ACCOUNT_ALIASES,
     ACCOUNT_PUBLIC_ACCESS_BLOCK,
     ACCOUNT_SUMMARY,
@@ -22,15 +23,19 @@ from ..inventory import (
     ORG_UNAVAILABLE,
     ORGANIZATION,
     PASSWORD_POLICY,
+    SECURITY_CONTACT,
     SERVER_CERTIFICATES,
     VIRTUAL_MFA_DEVICES,
     Inventory,
     Organization,
+    instances_source,
     now,
 )
+from .account import collect_account
 from .errors import ErrorLog, error_code, make_unread
 from .iam import collect_iam
-from .organizations import collect_organization
+from .organizations import collect_organization, organization_for
+from .ec2 import collect_ec2
 from .s3 import collect_s3
 
 __all__ = ["collect_inventory"]
@@ -40,6 +45,7 @@ EXPECTED_FIELDS = {
     "iam": ("credential_report_generated_at", "account_summary", "password_policy", "root", "users", "groups", "roles",
             "policies", "server_certificates"),
     "s3": ("account_public_access_block", "buckets"),
+    "account": ("security_contact_registered", "access_analyzers"),
 }
 # The sources each collector reads, with the call that stands for each when the collector failed as a whole.
 SOURCES_OF = {
@@ -49,6 +55,8 @@ SOURCES_OF = {
             AUTHORIZATION_DETAILS: ("iam", "GetAccountAuthorizationDetails"),
             SERVER_CERTIFICATES: ("iam", "ListServerCertificates")},
     "s3": {ACCOUNT_PUBLIC_ACCESS_BLOCK: ("s3control", "GetPublicAccessBlock"), BUCKET_LIST: ("s3", "ListBuckets")},
+    "account": {SECURITY_CONTACT: ("account", "GetAlternateContact"),
+                ACCESS_ANALYZERS: ("accessanalyzer", "ListAnalyzers")},
 }
 
 
@@ -64,11 +72,20 @@ def collect_inventory(account: Any) -> Inventory:
             fields.update(collector(account.factory, account_id, partition, errors))
         except (ClientError, BotoCoreError) as exc:  # the collectors record their own failures; this is a backstop
             _collector_failed(errors, name, exc, fields)
+    try:  # account settings: the security contact, and Access Analyzer in each of the account's regions
+        fields.update(collect_account(account.factory, account_id, partition, errors, _regions(account)))
+    except (ClientError, BotoCoreError) as exc:
+        _collector_failed(errors, "account", exc, fields)
+    fields.update(_collect_instances(account, account_id, partition, errors))
     reader = account.organization_reader
+    shared = getattr(account, "shared_organization", None)  # an org: target's member: the organization read once
     try:
-        fields["organization"] = collect_organization(
-            (reader or account).factory, account_id, errors, own_session=reader is None
-        )
+        if shared is not None:
+            fields["organization"] = organization_for(shared, account_id, errors)
+        else:
+            fields["organization"] = collect_organization(
+                (reader or account).factory, account_id, errors, own_session=reader is None
+            )
     except (ClientError, BotoCoreError) as exc:
         errors.add("organizations", "DescribeOrganization", exc)
         gap = make_unread(ORGANIZATION, "organizations", "DescribeOrganization", error_code(exc))
@@ -90,6 +107,23 @@ def collect_inventory(account: Any) -> Inventory:
         unread=errors.freeze_unread(),
         **fields,
     )
+
+
+def _regions(account: Any) -> tuple:
+    """The account's ``regions`` (accounts file); its factory's region when none are configured."""
+    regions = getattr(account, "regions", None)
+    return tuple(regions) if regions else (account.factory.default_region,)
+
+
+def _collect_instances(account: Any, account_id: str, partition: str, errors: ErrorLog) -> dict:
+    """EC2 instances in each of the account's ``regions`` (accounts file; the factory's region when none is set)."""
+    regions = tuple(getattr(account, "regions", None) or (account.factory.default_region,))
+    try:
+        return collect_ec2(account.factory, regions, account_id, partition, errors)
+    except (ClientError, BotoCoreError) as exc:  # a backstop: the collector records each region's failure itself
+        for region in regions:
+            errors.unread(instances_source(region), "ec2", "DescribeInstances", exc)
+        return {"instances": (), "instance_regions": regions}
 
 
 def _collector_failed(errors: ErrorLog, service: str, exc: BaseException, fields: dict) -> None:

@@ -30,6 +30,8 @@ PERMISSIONS = {
     ("s3", "GetBucketAcl"): "s3:GetBucketAcl",
     ("s3", "GetPublicAccessBlock"): "s3:GetBucketPublicAccessBlock",
     ("s3control", "GetPublicAccessBlock"): "s3:GetAccountPublicAccessBlock",
+    # IAM Access Analyzer's actions have the prefix access-analyzer (Service Authorization Reference)
+    ("accessanalyzer", "ListAnalyzers"): "access-analyzer:ListAnalyzers",
 }
 
 ACCESS_DENIED = frozenset({"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "AllAccessDisabled"})
@@ -37,6 +39,7 @@ THROTTLING = frozenset({
     "Throttling", "ThrottlingException", "ThrottledException", "RequestThrottledException", "TooManyRequestsException",
     "RequestLimitExceeded", "RequestThrottled", "SlowDown", "BandwidthLimitExceeded",
 })
+NOT_SERVED = frozenset({"404", "NotImplemented", "UnknownOperationException"})  # the endpoint lacks the API itself
 RAISE_ATTEMPTS = "raise settings.max_attempts (AWS throttled the call beyond the retry budget)"
 
 
@@ -59,6 +62,8 @@ def advice_for(code: str, permission: str) -> str:
         return f"grant {permission}"
     if is_throttling(code):
         return RAISE_ATTEMPTS
+    if code in NOT_SERVED:
+        return f"the endpoint does not serve this API (an emulator may not implement it); on AWS it needs {permission}"
     return f"the call needs {permission}; run again, and check the account's endpoint if this persists"
 
 

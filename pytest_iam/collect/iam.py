@@ -41,6 +41,7 @@ from ..inventory import (
     Role,
     Root,
     ServerCertificate,
+    Tag,
     User,
 )
 from ..secrets import redact
@@ -192,6 +193,12 @@ def _boundary(entity: dict) -> Optional[str]:
     return boundary.get("PermissionsBoundaryArn")
 
 
+def _tags(entity: dict) -> tuple:
+    """A user's or role's tags (the authorization details carry them), values passed through ``redact``: a tag is
+    free text, and someone may have put a credential in it."""
+    return tuple(Tag(key=str(t.get("Key", "")), value=redact(str(t.get("Value", "")))) for t in entity.get("Tags") or [])
+
+
 def fetch_authorization_details(iam: Any, errors: ErrorLog) -> Optional[dict]:
     """Every page of GetAccountAuthorizationDetails, merged."""
     merged: Dict[str, list] = {"UserDetailList": [], "GroupDetailList": [], "RoleDetailList": [], "Policies": []}
@@ -318,6 +325,7 @@ def collect_iam(factory: Any, account_id: str, partition: str, errors: ErrorLog)
                 inline_policies=_inline(r.get("RolePolicyList")),
                 permissions_boundary=_boundary(r),
                 last_used=_aware((r.get("RoleLastUsed") or {}).get("LastUsedDate")),
+                tags=_tags(r),
             )
             for r in details["RoleDetailList"]
         )
@@ -425,4 +433,5 @@ def _user(detail: dict, row: Optional[dict], virtual_by_user: Dict[str, List[Mfa
         inline_policies=_inline(detail.get("UserPolicyList")),
         permissions_boundary=_boundary(detail),
         in_credential_report=(row is not None) if report_read else None,
+        tags=_tags(detail),
     )

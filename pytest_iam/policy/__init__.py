@@ -7,8 +7,9 @@ from .errors import PolicyError
 from .model import Policy, Statement
 from .engine import ALLOW, EXPLICIT_DENY, IMPLICIT_DENY, Decision, Reason, Request, evaluate
 from .analyse import (EscalationPath, ExternalGrant, PublicAccess, StatementRef, external_access, full_admin,
-                      grants_full_admin, is_public, privilege_escalation)
+                      grants_full_admin, is_public, open_trust, privilege_escalation)
 
 __all__ = ["Policy", "PolicyError", "Request", "Decision", "Reason", "Statement", "evaluate", "ALLOW",
            "EXPLICIT_DENY", "IMPLICIT_DENY", "PublicAccess", "ExternalGrant", "EscalationPath", "StatementRef",
-           "is_public", "external_access", "grants_full_admin", "full_admin", "privilege_escalation"]
+           "is_public", "external_access", "grants_full_admin", "full_admin", "privilege_escalation",
+           "open_trust"]

@@ -205,6 +205,36 @@ def is_public(policy: Document, block_public_access: Optional[Mapping[str, bool]
     return PublicAccess(public, tuple(responsible), tuple(reasons), tuple(dict.fromkeys(actions)), write)
 
 
+def open_trust(policy: Document) -> tuple:
+    """The Allow statements of a role trust policy that let any AWS principal assume the role: ``Principal: "*"`` or
+    ``{"AWS": "*"}`` (or a NotPrincipal), an action that can be ``sts:AssumeRole``, and no fixed value of a
+    restricting key (aws:PrincipalOrgID, aws:PrincipalAccount, aws:PrincipalArn, aws:SourceAccount, ...) that pins
+    who may call. ``sts:ExternalId`` does not pin: anyone who learns the value can present it (IAM User Guide, "The
+    confused deputy problem"); IAM Access Analyzer likewise reports such a role as public. A Deny in the same policy
+    that refuses every caller outside fixed values of a restricting key closes the statement, as for buckets.
+
+    Returns ``(StatementRef, reason)`` pairs; empty when nobody but named principals can assume the role."""
+    parsed = _policy(policy, "resource")
+    denies = [s for s in parsed.statements if s.effect == "Deny"]
+    found = []
+    for stmt in parsed.statements:
+        if stmt.effect != "Allow":
+            continue
+        if stmt.not_principal is None and (stmt.principal is None or not stmt.principal.star):
+            continue
+        if stmt.action is not None and not any(glob(p, True).fullmatch("sts:assumerole") for p in stmt.action.patterns):
+            continue
+        if stmt.action is None and any(glob(p, True).fullmatch("sts:assumerole")
+                                       for p in stmt.not_action.patterns):  # type: ignore[union-attr]
+            continue
+        if _pinning_conditions(stmt) or any(_deny_pin(d, stmt) for d in denies):
+            continue
+        who = "every principal but the listed ones" if stmt.not_principal is not None else "any AWS principal ('*')"
+        found.append((_ref(parsed, stmt, "trust policy"), f"{stmt.label} lets {who} assume the role with no "
+                                                         "condition pinning the caller"))
+    return tuple(found)
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # external_access
 
