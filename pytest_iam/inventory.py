@@ -424,9 +424,10 @@ class Inventory:
     access_analyzer_regions: Tuple[str, ...] = ()  # the regions whose analyzers were listed
     buckets: Optional[Tuple[Bucket, ...]] = ()
     account_public_access_block: Optional[PublicAccessBlock] = None
-    # EC2 instances of the account's regions (CIS 1.17). None: not collected. ``instance_regions`` are the regions
+    # EC2 instances of the account's regions (CIS 1.17). None: not collected (a snapshot made before they were).
+    # ``instance_regions`` are the regions
     # asked; a region that could not be read has an ``ec2_instances:<region>`` record in ``unread``.
-    instances: Optional[Tuple[Instance, ...]] = None
+    instances: Optional[Tuple[Instance, ...]] = ()
     instance_regions: Tuple[str, ...] = ()
     organization: Organization = field(default_factory=lambda: Organization(status=ORG_UNAVAILABLE, reason="not collected"))
     errors: Tuple[CollectionError, ...] = ()
@@ -543,7 +544,10 @@ def from_json(data: dict, source: str = "<snapshot>") -> Inventory:
             "collect the account again with this version"
         )
     validate("snapshot", data, source, error=SnapshotError)
-    return _from_jsonable(Inventory, data)
+    inventory = _from_jsonable(Inventory, data)
+    if "instances" not in data:  # a snapshot made before EC2 instances were collected: not "no instances"
+        inventory = dataclasses.replace(inventory, instances=None)
+    return inventory
 
 
 def snapshot_path(directory: str | Path, inventory: Inventory) -> Path:

@@ -6,10 +6,18 @@ Usage::
 
 Bucket calls go to the bucket's region. ``ListBuckets`` returns ``BucketRegion`` on current APIs; otherwise
 ``GetBucketLocation`` tells it (an empty constraint means us-east-1, ``EU`` means eu-west-1).
+
+Calls per bucket: ``GetPublicAccessBlock``, ``GetBucketPolicy``, ``GetBucketVersioning`` and, only when
+IgnorePublicAcls is not in effect for the bucket (its own setting or the account's), ``GetBucketAcl``. With
+IgnorePublicAcls on, S3 ignores every public ACL grant of the bucket and its objects (S3 API reference,
+``PublicAccessBlockConfiguration``), so the ACL cannot make the bucket public and is not read: the bucket records
+why (``Bucket.acl_not_read``). S3 turns all four settings on for every bucket created since April 2023, so three
+calls per bucket is the usual count, four for a bucket that ignores no public ACL.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, List, Optional
 
@@ -45,7 +53,8 @@ def _region(factory: Any, listed: dict, errors: ErrorLog, gaps: List[Unread]) ->
     return {None: "us-east-1", "": "us-east-1", "EU": "eu-west-1"}.get(constraint, constraint)
 
 
-def _bucket(factory: Any, listed: dict, partition: str, errors: ErrorLog) -> Bucket:
+def _bucket(factory: Any, listed: dict, partition: str, errors: ErrorLog,
+            account_pab: Optional[PublicAccessBlock] = None) -> Bucket:
     """One bucket's facts; each call that fails leaves its field None and a record in ``Bucket.unread``."""
     name = listed["Name"]
     gaps: List[Unread] = []
@@ -61,12 +70,16 @@ def _bucket(factory: Any, listed: dict, partition: str, errors: ErrorLog) -> Buc
                 gaps.append(errors.unread(field, "s3", operation, exc, account_wide=False))
             return None
 
-    policy = optional("policy", "GetBucketPolicy",
-                      lambda: clean_document(s3.get_bucket_policy(Bucket=name)["Policy"]), "NoSuchBucketPolicy")
     config = optional("public_access_block", "GetPublicAccessBlock",
                       lambda: s3.get_public_access_block(Bucket=name)["PublicAccessBlockConfiguration"],
                       "NoSuchPublicAccessBlockConfiguration")
-    acl = optional("acl_grants", "GetBucketAcl", lambda: s3.get_bucket_acl(Bucket=name), "")
+    policy = optional("policy", "GetBucketPolicy",
+                      lambda: clean_document(s3.get_bucket_policy(Bucket=name)["Policy"]), "NoSuchBucketPolicy")
+    versioning = optional("versioning", "GetBucketVersioning", lambda: s3.get_bucket_versioning(Bucket=name), "")
+    acl_not_read = _acls_ignored(config, gaps, account_pab)
+    acl = None
+    if acl_not_read is None:
+        acl = optional("acl_grants", "GetBucketAcl", lambda: s3.get_bucket_acl(Bucket=name), "")
     grants = None
     if acl is not None:
         grants = []
@@ -83,8 +96,30 @@ def _bucket(factory: Any, listed: dict, partition: str, errors: ErrorLog) -> Buc
         policy=policy,
         public_access_block=_pab(config) if config is not None else None,
         acl_grants=tuple(grants) if grants is not None else None,
-        unread=tuple(gaps),
+        unread=_versioning_gaps(gaps),
+        # GetBucketVersioning: no Status when versioning was never enabled, no MFADelete when never configured
+        versioning=(versioning.get("Status") or "Off") if versioning is not None else None,
+        mfa_delete=versioning.get("MFADelete") == "Enabled" if versioning is not None else None,
+        acl_not_read=acl_not_read,
     )
+
+
+def _versioning_gaps(gaps: List[Unread]) -> tuple:
+    """A failed GetBucketVersioning leaves both of its fields unread."""
+    out = list(gaps)
+    for gap in gaps:
+        if gap.source == "versioning":
+            out.append(dataclasses.replace(gap, source="mfa_delete"))
+    return tuple(out)
+
+
+def _acls_ignored(config: Optional[dict], gaps: List[Unread], account_pab: Optional[PublicAccessBlock]) -> Optional[str]:
+    """Why the bucket's ACL need not be read (IgnorePublicAcls in effect on the bucket or the account), or None."""
+    if config is not None and config.get("IgnorePublicAcls"):
+        return "IgnorePublicAcls is on for the bucket: S3 ignores its public ACL grants, so the ACL was not read"
+    if account_pab is not None and account_pab.ignore_public_acls:
+        return "IgnorePublicAcls is on for the account: S3 ignores every public ACL grant, so the ACL was not read"
+    return None
 
 
 def collect_s3(factory: Any, account_id: str, partition: str, errors: ErrorLog, workers: int = 8) -> dict:
@@ -111,6 +146,7 @@ def collect_s3(factory: Any, account_id: str, partition: str, errors: ErrorLog, 
         errors.unread(BUCKET_LIST, "s3", "ListBuckets", exc)
         return out
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        buckets = list(pool.map(lambda b: _bucket(factory, b, partition, errors), listed))
+        account_pab = out["account_public_access_block"]
+        buckets = list(pool.map(lambda b: _bucket(factory, b, partition, errors, account_pab), listed))
     out["buckets"] = tuple(sorted(buckets, key=lambda b: b.name))
     return out

@@ -39,7 +39,18 @@ VACUOUS: Mapping[str, str] = {
     "iam-root-no-access-keys": "root facts come from the account summary, AccountAccessKeysPresent=0: root passes",
     "iam-root-mfa": "root facts come from the account summary, AccountMFAEnabled=0: root fails",
     "iam-root-hardware-mfa": "root facts come from the account summary, AccountMFAEnabled=0: root fails",
+    "s3-mfa-delete": "moto ignores MFADelete when versioning is set: the versioned bucket is judged and fails",
+    "iam-expired-server-certificates": "moto reports every server certificate as expired in 2012: the one seeded is "
+                                       "expired in its body too, and fails",
 }
+
+# Checks the emulator cannot let be judged, with the text their error must carry: moto serves no Access Analyzer,
+# and has no <root_account> row in its credential report (root's password use is unknown).
+EXPECTED_ERRORS: Mapping[str, str] = {
+    "iam-access-analyzer-enabled": "access-analyzer:ListAnalyzers",
+    "iam-root-not-used": "password_last_used could not be read",
+}
+UNSERVED_OPERATIONS = ("accessanalyzer:ListAnalyzers",)  # collection errors the run must record, and no other
 
 
 @dataclass(frozen=True)
@@ -52,9 +63,13 @@ class SeededWorld:
     expected: Mapping[str, FrozenSet[str]]
     evaluated: Mapping[str, int]
     vacuous: Mapping[str, str] = field(default_factory=lambda: dict(VACUOUS))
+    errors: Mapping[str, str] = field(default_factory=lambda: dict(EXPECTED_ERRORS))
 
     def outcome(self, check_id: str) -> str:
-        """``passed`` when no resource must fail the check, else ``failed``."""
+        """``error`` for a check the emulator cannot let be judged, ``passed`` when no resource must fail the check,
+        else ``failed``."""
+        if check_id in self.errors:
+            return "error"
         return "failed" if self.expected[check_id] else "passed"
 
 
@@ -64,7 +79,7 @@ def clients(endpoint_url: str) -> Dict[str, Any]:
     config = Config(retries={"max_attempts": 1}, connect_timeout=5, read_timeout=30)
     made = {
         name: session.client(name, endpoint_url=endpoint_url, region_name=REGION, config=config)
-        for name in ("iam", "s3", "s3control", "organizations", "sts")
+        for name in ("iam", "s3", "s3control", "organizations", "sts", "ec2")
     }
     made["s3control"].meta.events.register("before-sign.s3-control", _drop_account_label)
     return made
@@ -101,6 +116,8 @@ def seed(endpoint_url: str) -> SeededWorld:
     users = _seed_iam(c["iam"], account_id, org_id)
     roles = _seed_roles(c["iam"], account_id, org_id)
     buckets = _seed_s3(c["s3"], c["s3control"], account_id)
+    instances = _seed_instances(c["iam"], c["ec2"], account_id)
+    certificates = _seed_certificates(c["iam"])
 
     expected = {
         "iam-root-mfa": {root_arn},
@@ -118,6 +135,24 @@ def seed(endpoint_url: str) -> SeededWorld:
         "s3-no-public-bucket-policy": {f"arn:aws:s3:::{b}" for b in buckets["public"]},
         "org-scps-present": {root_arn},  # the management account: SCPs do not restrict it
         "org-scp-guardrails": org_failing,
+        # the S3 and EC2 side of CIS v5.0.0, and public ACLs and writes
+        "s3-deny-insecure-transport": {f"arn:aws:s3:::{b}" for b in buckets["all"] if b not in buckets["tls_only"]},
+        "s3-mfa-delete": {f"arn:aws:s3:::{b}" for b in buckets["versioned"]},
+        "s3-bucket-public-access-block": {f"arn:aws:s3:::{b}" for b in buckets["all"] if b not in buckets["all_blocked"]},
+        "s3-no-public-acl": {f"arn:aws:s3:::{b}" for b in buckets["public_acl"]},
+        "s3-no-public-write": {f"arn:aws:s3:::{b}" for b in buckets["public_write"]},
+        "ec2-instance-profile": set(instances["without_profile"]),
+        # the rest of CIS v5.0.0 section 1, and the engine-decided IAM checks
+        "iam-security-contact": {root_arn},  # no SECURITY contact registered
+        "iam-root-not-used": set(),  # an error: see EXPECTED_ERRORS
+        "iam-no-key-at-console-setup": {arn("user", n) for n in users["console_with_keys"]},  # made "now", unused
+        "iam-support-role": {root_arn},  # no role has AWSSupportAccess
+        "iam-expired-server-certificates": {arn("server-certificate", n) for n in certificates},
+        "iam-access-analyzer-enabled": set(),  # an error: see EXPECTED_ERRORS
+        "iam-no-cloudshell-full-access": set(),
+        "iam-no-wildcard-assume-role": {arn("role", n) for n in roles["wildcard"]},
+        "iam-privilege-escalation": {arn("user", n) for n in users["escalating"]},
+        "iam-unused-roles": set(),  # every role was made minutes ago
     }
     evaluated = {
         "iam-root-mfa": 1,
@@ -135,6 +170,22 @@ def seed(endpoint_url: str) -> SeededWorld:
         "s3-no-public-bucket-policy": len(buckets["all"]),
         "org-scps-present": 1,
         "org-scp-guardrails": org_members,
+        "s3-deny-insecure-transport": len(buckets["all"]),
+        "s3-mfa-delete": len(buckets["versioned"]),
+        "s3-bucket-public-access-block": len(buckets["all"]),
+        "s3-no-public-acl": len(buckets["all"]),
+        "s3-no-public-write": len(buckets["all"]),
+        "ec2-instance-profile": instances["judged"],
+        "iam-security-contact": 1,
+        "iam-root-not-used": 1,
+        "iam-no-key-at-console-setup": len(users["console"]),
+        "iam-support-role": 1,
+        "iam-expired-server-certificates": len(certificates),
+        "iam-access-analyzer-enabled": 1,
+        "iam-no-cloudshell-full-access": 1,
+        "iam-no-wildcard-assume-role": len(roles["all"]),
+        "iam-privilege-escalation": len(users["all"]) + len(roles["all"]),
+        "iam-unused-roles": len(roles["all"]),
     }
     return SeededWorld(
         endpoint_url=endpoint_url,
@@ -185,6 +236,9 @@ def _seed_iam(iam: Any, account_id: str, org_id: str) -> dict:
         "ian": (False, None, ["Active"], ["Readers"], [], {"ian-extra": [  # an inline user policy
             {"Effect": "Allow", "Action": "s3:ListAllMyBuckets", "Resource": "*"}]}),
         "nora": (True, "virtual", [], [], ["NarrowStar"], {}),  # direct policy, but not "*" on "*"
+        # may write an inline policy on herself: a privilege-escalation path
+        "esme": (False, None, [], [], [], {"esme-self": [
+            {"Effect": "Allow", "Action": "iam:PutUserPolicy", "Resource": f"arn:aws:iam::{account_id}:user/esme"}]}),
     }
     for name, (console, mfa, keys, groups, attached, inline) in users.items():
         iam.create_user(UserName=name)
@@ -214,6 +268,8 @@ def _seed_iam(iam: Any, account_id: str, org_id: str) -> dict:
         "two_active_keys": [n for n, u in users.items() if u[2].count("Active") > 1],
         "direct_policies": [n for n, u in users.items() if u[4] or u[5]],
         "active_keys": sum(u[2].count("Active") for u in users.values()),
+        "console_with_keys": [n for n, u in users.items() if u[0] and u[2]],
+        "escalating": ["esme"],
         # customer-managed policies + every inline policy of users, groups and roles (one role inline, below)
         "policies_judged": 3 + 2 + sum(len(u[5]) for u in users.values()) + 1,
     }
@@ -232,12 +288,37 @@ def _seed_roles(iam: Any, account_id: str, org_id: str) -> dict:
         "AnyoneInOurOrg": (_trust({"AWS": "*"}, {"StringEquals": {"aws:PrincipalOrgID": org_id}}), False),
         "AnyoneInOtherOrg": (_trust({"AWS": "*"}, {"StringEquals": {"aws:PrincipalOrgID": FOREIGN_ORG}}), True),
         "LambdaService": (_trust({"Service": "lambda.amazonaws.com"}), False),
+        # "*" with only an ExternalId: passes iam-role-external-trust, fails iam-no-wildcard-assume-role
+        "AnyoneWithExternalId": (_trust({"AWS": "*"}, {"StringEquals": {"sts:ExternalId": "seeded-shared"}}), False),
     }
     for name, (trust, _) in roles.items():
         iam.create_role(RoleName=name, AssumeRolePolicyDocument=trust)
     iam.put_role_policy(RoleName="LambdaService", PolicyName="logs", PolicyDocument=_doc(
         [{"Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"], "Resource": "*"}]))
-    return {"all": list(roles), "external": [n for n, (_, bad) in roles.items() if bad]}
+    return {"all": list(roles), "external": [n for n, (_, bad) in roles.items() if bad],
+            "wildcard": ["AnyoneWithExternalId"]}
+
+
+def _seed_certificates(iam: Any) -> list:
+    """One server certificate, expired in its own body (a self-signed one, made here)."""
+    import datetime as dt
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    now = dt.datetime.now(dt.timezone.utc)
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "seeded-old.example")])
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(days=400))
+            .not_valid_after(now - dt.timedelta(days=35)).sign(key, hashes.SHA256()))
+    iam.upload_server_certificate(
+        ServerCertificateName="seeded-old", CertificateBody=cert.public_bytes(serialization.Encoding.PEM).decode(),
+        PrivateKey=key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                     serialization.NoEncryption()).decode())
+    return ["seeded-old"]
 
 
 # --- S3 -------------------------------------------------------------------------------------------------------------
@@ -262,16 +343,82 @@ def _seed_s3(s3: Any, s3control: Any, account_id: str) -> dict:
                                                                "BlockPublicPolicy": False,
                                                                "RestrictPublicBuckets": True}, False),
     }
+    buckets.update(_more_buckets())
     for name, (policy, pab, _) in buckets.items():
         s3.create_bucket(Bucket=name)
         if policy:
             s3.put_bucket_policy(Bucket=name, Policy=policy)
         if pab:
             s3.put_public_access_block(Bucket=name, PublicAccessBlockConfiguration=pab)
-    # Partly on, and set after the bucket policies (BlockPublicPolicy would refuse the public ones).
+    _acl_and_versioning(s3)
+    # Partly on, and set after the bucket policies (BlockPublicPolicy would refuse the public ones). IgnorePublicAcls
+    # is off, so the ACLs of buckets without it of their own are honoured.
     s3control.put_public_access_block(AccountId=account_id, PublicAccessBlockConfiguration={
-        "BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": False, "RestrictPublicBuckets": False})
-    return {"all": list(buckets), "public": [n for n, b in buckets.items() if b[2]]}
+        "BlockPublicAcls": True, "IgnorePublicAcls": False, "BlockPublicPolicy": False, "RestrictPublicBuckets": False})
+    return {"all": list(buckets), "public": [n for n, b in buckets.items() if b[2]],
+            "tls_only": ["seeded-tls"], "versioned": ["seeded-tls"], "all_blocked": ["seeded-tls"],
+            "public_acl": ["seeded-dropbox"], "public_write": ["seeded-dropbox", "seeded-anyone-writes"]}
+
+
+ALL_USERS = "http://acs.amazonaws.com/groups/global/AllUsers"
+ALL_BLOCKED = {"BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True, "RestrictPublicBuckets": True}
+
+
+def _more_buckets() -> dict:
+    """Buckets for TLS, MFA delete, bucket-level Block Public Access, public ACLs and public writes."""
+    def arns(bucket: str) -> list:
+        return [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"]
+
+    deny_http = {"Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": arns("seeded-tls"),
+                 "Condition": {"Bool": {"aws:SecureTransport": "false"}}}
+    return {
+        # denies every request over HTTP; all four settings on; versioned without MFA delete
+        "seeded-tls": (_doc([deny_http]), ALL_BLOCKED, False),
+        # no policy; a public-read-write ACL (its grants written out: AllUsers READ and WRITE)
+        "seeded-dropbox": (None, None, False),
+        # anyone may put objects: public, and a public write
+        "seeded-anyone-writes": (_doc([{"Effect": "Allow", "Principal": "*", "Action": "s3:Put*",
+                                        "Resource": "arn:aws:s3:::seeded-anyone-writes/*"}]), None, True),
+        # public read and write allowed, but an unconditional Deny of s3:PutObject to everyone: public, no public write
+        "seeded-write-denied": (_doc([{"Effect": "Allow", "Principal": "*", "Action": ["s3:GetObject", "s3:PutObject"],
+                                       "Resource": "arn:aws:s3:::seeded-write-denied/*"},
+                                      {"Effect": "Deny", "Principal": "*", "Action": "s3:PutObject",
+                                       "Resource": "arn:aws:s3:::seeded-write-denied/*"}]), None, True),
+    }
+
+
+def _acl_and_versioning(s3: Any) -> None:
+    owner = s3.get_bucket_acl(Bucket="seeded-dropbox")["Owner"]
+    s3.put_bucket_acl(Bucket="seeded-dropbox", AccessControlPolicy={"Owner": owner, "Grants": [
+        {"Grantee": {"Type": "CanonicalUser", "ID": owner["ID"]}, "Permission": "FULL_CONTROL"},
+        {"Grantee": {"Type": "Group", "URI": ALL_USERS}, "Permission": "READ"},
+        {"Grantee": {"Type": "Group", "URI": ALL_USERS}, "Permission": "WRITE"}]})
+    s3.put_bucket_versioning(Bucket="seeded-tls", VersioningConfiguration={"Status": "Enabled"})
+
+
+# --- EC2 ------------------------------------------------------------------------------------------------------------
+
+
+def _seed_instances(iam: Any, ec2: Any, account_id: str) -> dict:
+    """One running instance with an instance profile, one stopped without, one terminated without (not judged).
+
+    The profile holds no role: CIS 1.17 audits the association of an instance profile (and a role would change the
+    IAM checks' counts of this world)."""
+    iam.create_instance_profile(InstanceProfileName="seeded-app")
+    image = "ami-12c6146b"  # one of the images moto holds in every region
+
+    def run(name: str, profile: bool) -> str:
+        params: dict = {"ImageId": image, "MinCount": 1, "MaxCount": 1, "TagSpecifications": [
+            {"ResourceType": "instance", "Tags": [{"Key": "Name", "Value": name}]}]}
+        if profile:
+            params["IamInstanceProfile"] = {"Name": "seeded-app"}
+        return ec2.run_instances(**params)["Instances"][0]["InstanceId"]
+
+    run("seeded-app-1", True)
+    stopped = run("seeded-batch-1", False)
+    ec2.stop_instances(InstanceIds=[stopped])
+    ec2.terminate_instances(InstanceIds=[run("seeded-old-1", False)])
+    return {"judged": 2, "without_profile": [f"arn:aws:ec2:{REGION}:{account_id}:instance/{stopped}"]}
 
 
 # --- Organizations --------------------------------------------------------------------------------------------------
