@@ -20,6 +20,12 @@ An accounts file::
         organization_reader: mgmt    # the account whose session reads the organization (SCPs)
       local:
         endpoint_url: http://127.0.0.1:4566
+      acme:                          # --iam-account=org:acme: every ACTIVE account of the organization
+        profile: org-management      # the management account's (or a delegated administrator's) session
+        organization:
+          member_role: OrganizationAccountAccessRole   # assumed in each member account
+          include_ous: [ou-ab12-workloads]             # optional: only accounts under these OUs (ids or names)
+          exclude: [legacy-sandbox]                    # optional: account ids or names left out
 
 Nothing given means boto3's default credential chain. ``demo`` and ``mock:PATH`` need no file.
 """
@@ -46,6 +52,18 @@ class AccountsError(files.FileError):
 
 
 @dataclass(frozen=True)
+class OrganizationSpec:
+    """An entry's ``organization:`` block: how ``--iam-account=org:NAME`` reaches each member account."""
+
+    member_role: str
+    external_id: Optional[str] = None
+    session_name: str = "pytest-iam"
+    include_ous: Tuple[str, ...] = ()
+    include: Tuple[str, ...] = ()
+    exclude: Tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class AccountSpec:
     name: str
     profile: Optional[str] = None
@@ -61,6 +79,7 @@ class AccountSpec:
     max_attempts: int = 8
     scenario: Optional[str] = None  # a moto scenario file (mock:PATH and demo)
     source: str = "<built-in>"
+    organization: Optional[OrganizationSpec] = None  # set: the entry can be expanded with org:NAME
 
     @property
     def is_mock(self) -> bool:
@@ -85,6 +104,12 @@ def load_accounts_file(path: str | Path) -> Dict[str, AccountSpec]:
         if "regions" in entry:
             entry["regions"] = tuple(entry["regions"])
         entry.setdefault("max_attempts", settings.get("max_attempts", 8))
+        if "organization" in entry:
+            block = dict(entry["organization"])
+            for key in ("include_ous", "include", "exclude"):
+                if key in block:
+                    block[key] = tuple(block[key])
+            entry["organization"] = OrganizationSpec(**block)
         specs[name] = AccountSpec(name=name, source=str(path), **entry)
     for spec in specs.values():
         for ref_field in ("source_account", "organization_reader"):

@@ -404,8 +404,7 @@ def _sha256(path: Path) -> str:
 
 
 def _account_id(iam_state: Any, name: str) -> str:
-    snapshot = iam_state.snapshots.get(name)
-    return snapshot.account_id if snapshot is not None else ""
+    return iam_state.known_account_id(name)
 
 
 def _waiver_target(waiver: Dict[str, Any]) -> str:

@@ -172,10 +172,12 @@ def assume_role_session(
     external_id: Optional[str] = None,
     duration_seconds: Optional[int] = None,
     region: Optional[str] = None,
+    botocore_session: Any = None,
 ) -> boto3.Session:
     """A session whose credentials come from ``sts:AssumeRole`` through ``factory`` and refresh before they expire.
 
-    Chains work by passing the factory of the previous hop.
+    Chains work by passing the factory of the previous hop. ``botocore_session`` (a fresh one when None) receives the
+    credentials: many sessions can share one data loader, so service models are parsed once.
     """
     sts = factory.client("sts")
 
@@ -196,7 +198,7 @@ def assume_role_session(
         }
 
     credentials = botocore.credentials.DeferredRefreshableCredentials(refresh_using=refresh, method="assume-role")
-    botocore_session = botocore.session.get_session()
+    botocore_session = botocore_session or botocore.session.get_session()
     botocore_session._credentials = credentials
     return boto3.Session(botocore_session=botocore_session, region_name=region or factory.default_region)
 

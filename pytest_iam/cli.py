@@ -6,6 +6,7 @@ Usage::
     pytest-iam verify out/ --sha256 HEX    # also require the manifest's SHA-256 printed at the end of the run
     pytest-iam diff last/ out/             # what changed between two bundles (exit 0); --json prints diff.json's form
     pytest-iam report out/                 # (re)write out/report.html from the bundle
+    pytest-iam merge org/ shard-1/ shard-2/   # one bundle from the bundles of a --iam-shard matrix
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from . import __version__
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="pytest-iam", description="Check, compare and show pytest-iam evidence bundles.")
     parser.add_argument("--version", action="version", version=f"pytest-iam {__version__}")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="{verify,diff,report}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="{verify,diff,report,merge}")
     verify = commands.add_parser("verify", help="recompute every hash of a bundle and check its manifest")
     verify.add_argument("bundle", type=Path)
     verify.add_argument("--sha256", default=None, metavar="HEX",
@@ -34,7 +35,25 @@ def _parser() -> argparse.ArgumentParser:
     diff.add_argument("--json", action="store_true", help="print the diff as JSON (the form of diff.json)")
     report = commands.add_parser("report", help="write BUNDLE/report.html from the bundle's files")
     report.add_argument("bundle", type=Path)
+    merge = commands.add_parser("merge", help="merge the bundles of disjoint accounts (the jobs of a --iam-shard "
+                                              "matrix) into OUT")
+    merge.add_argument("out", type=Path)
+    merge.add_argument("bundles", type=Path, nargs="+", metavar="BUNDLE")
     return parser
+
+
+def _merge(out: Path, bundles: List[Path]) -> int:
+    from .merge import MergeError, merge_bundles
+
+    try:
+        digest = merge_bundles(out, bundles)
+    except MergeError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    manifest = json.loads((out / "manifest.json").read_bytes())
+    print(f"{out}: merged {len(bundles)} bundles, {len(manifest['accounts'])} accounts, "
+          f"{manifest['findings']['total']} findings (manifest sha256 {digest})")
+    return 0
 
 
 def _verify(bundle: Path, expect: Optional[str]) -> int:
@@ -106,6 +125,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         return _verify(args.bundle, args.sha256)
     if args.command == "diff":
         return _diff(args.old, args.new, args.json)
+    if args.command == "merge":
+        return _merge(args.out, args.bundles)
     return _report(args.bundle)
 
 

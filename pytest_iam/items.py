@@ -163,9 +163,8 @@ class ControlItem(pytest.Item):
 
 
 def _configured_account_id(iam_state: Any, name: str) -> str:
-    """The account id when it is known without a call (a snapshot); otherwise empty."""
-    snapshot = iam_state.snapshots.get(name)
-    return snapshot.account_id if snapshot is not None else ""
+    """The account id when it is known without a call (a snapshot, an organization member); otherwise empty."""
+    return iam_state.known_account_id(name)
 
 
 def not_evaluated_text(item: pytest.Item, call: pytest.CallInfo) -> Optional[str]:

@@ -24,7 +24,8 @@ from .session import STATE, AccountUnavailable, IamSession, NO_ACCOUNT_HELP, loa
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("iam", "AWS IAM standards (pytest-iam)")
     group.addoption("--iam-account", action="append", default=[], metavar="NAME",
-                    help="account(s) to check: names from the accounts file, 'demo', or 'mock:PATH' (repeatable, comma-separated)")
+                    help="account(s) to check: names from the accounts file, 'demo', 'mock:PATH', or 'org:NAME' (every "
+                         "account of the organization of entry NAME) (repeatable, comma-separated)")
     group.addoption("--iam-accounts-file", default=None, metavar="PATH",
                     help="accounts file (default: ini iam_accounts_file, else iam-accounts.yaml in the rootdir if present)")
     group.addoption("--iam-standard", action="append", default=[], metavar="NAME|PATH",
@@ -40,6 +41,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                          "report (default: ini iam_evidence_dir)")
     group.addoption("--iam-baseline", default=None, metavar="DIR",
                     help="an earlier evidence bundle: report new failures, fixed, still failing, newly waived, waivers gone")
+    group.addoption("--iam-max-workers", type=int, default=8, metavar="N",
+                    help="accounts collected at once, ahead of their items (without xdist; default 8)")
+    group.addoption("--iam-shard", default=None, metavar="K/N",
+                    help="check only shard K of N: the accounts whose id hashes to K (a CI matrix of N jobs covers "
+                         "every account once)")
     group.addoption("--iam-fail-on", default=None, metavar="SEVERITY",
                     help="fail the run only for failing controls of this severity or above (critical, high, medium, low, "
                          "info); failures below are still reported (default: ini iam_fail_on, else info)")

@@ -9,6 +9,12 @@ Usage (from hooks and fixtures)::
 An account that cannot be reached at all is tried once: every later request for it raises the same one-line
 AccountUnavailable. Under xdist, every item of one account runs on the same worker (``distribution.py``), so an
 account is still collected once per run.
+
+``--iam-account=org:NAME`` expands to every account of an organization (``organization.py``): the process that
+expands it reads the organization once and hands the member list and the organization to xdist workers through
+``workerinput`` (``flow.py``). ``--iam-shard K/N`` keeps the accounts whose id (or, outside an organization, name)
+hashes to shard K. ``flow.py`` collects accounts ahead of their items in a bounded pool and calls ``release`` after an
+account's last item, so a run over many accounts holds few inventories at a time.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from typing import Any, Dict, List, Optional, Tuple
 import pytest
 
 from .accounts import Account, AccountsError, AccountSpec, load_accounts_file, resolve_spec, split_names
+from .organization import MemberAccount, OrganizationTarget, expand, parse_shard, shard_of
 from .checks import CheckDefinitionError, Library, register_predicates
 from .evidence import suite_properties
 from .inventory import Inventory, SnapshotError, load_snapshot, save_snapshot
@@ -77,7 +84,17 @@ class IamSession:
         self.library = load_library(config)
         self.specs = self._load_specs()
         self.snapshots: Dict[str, Inventory] = self._load_snapshots()
+        # every configured account, made once: a role chain's hub is shared, so it assumes and resolves once
+        self.registry: Dict[str, Account] = {}
+        self.registry.update({spec_name: Account(spec, self.registry) for spec_name, spec in self.specs.items()})
+        self.organizations: Dict[str, OrganizationTarget] = {}
+        self.members: Dict[str, MemberAccount] = {}
         names = split_names(config.getoption("iam_account"))
+        if not self.snapshots:
+            names = self._expand_organizations(names)
+        self.shard = self._shard()
+        if self.shard is not None:
+            names = [n for n in names if shard_of(self.shard_key(n), self.shard[1]) == self.shard[0]]
         if not names and self.snapshots:
             names = sorted(self.snapshots)
         if self.snapshots:
@@ -88,15 +105,14 @@ class IamSession:
                 )
         else:
             for name in names:
+                if name in self.members:
+                    continue
                 try:
                     resolve_spec(name, self.specs)
                 except AccountsError as exc:
                     raise pytest.UsageError(str(exc)) from None
         self.account_names: List[str] = names
         self.accounts: Dict[str, Any] = {}
-        # every configured account, made once: a role chain's hub is shared, so it assumes and resolves once
-        self.registry: Dict[str, Account] = {}
-        self.registry.update({spec_name: Account(spec, self.registry) for spec_name, spec in self.specs.items()})
         self.inventories: Dict[str, Inventory] = {}
         self.collection_errors: List[str] = []
         self.needs_account: List[Tuple[str, str]] = []  # ("standard"|"test", name): needs an account, none given
@@ -104,7 +120,14 @@ class IamSession:
         self.unavailable: Dict[str, str] = {}
         self.account_facts: Dict[str, list] = {}
         self._locks: Dict[str, threading.Lock] = defaultdict(threading.Lock)
+        self._accounts_lock = threading.Lock()
+        self.collections = 0  # accounts collected (or found unreachable) by this process
+        self.released: set = set()
+        self.on_collected: List[Any] = []  # callables(name, ok): told when an account is collected or unreachable
         self.standard_paths = [self._resolve_standard(s) for s in config.getoption("iam_standard")]
+        from .flow import AccountFlow
+
+        config.pluginmanager.register(AccountFlow(self), "pytest-iam-flow")
 
     # configuration ---------------------------------------------------------------------------------------------------
     def _load_specs(self) -> Dict[str, AccountSpec]:
@@ -129,6 +152,43 @@ class IamSession:
             for name, fields in (extra or {}).items():
                 specs[name] = AccountSpec(name=name, source="pytest_iam_account_specs", **fields)
         return specs
+
+    def _expand_organizations(self, names: List[str]) -> List[str]:
+        """``org:NAME`` -> the organization's member ids; read here, or from the xdist controller's hand-over."""
+        handed_over = getattr(self.config, "workerinput", {}).get("pytest_iam_organizations")
+        try:
+            plain, self.organizations = expand(names, self.specs, self.registry, handed_over)
+        except AccountsError as exc:
+            raise pytest.UsageError(str(exc)) from None
+        for target in self.organizations.values():
+            for member in target.members:
+                self.members.setdefault(member.name, target.account(member))
+        return sorted(set(plain) | set(self.members))
+
+    def _shard(self) -> Optional[Tuple[int, int]]:
+        given = self.config.getoption("iam_shard", None)
+        if not given:
+            return None
+        try:
+            return parse_shard(given)
+        except ValueError as exc:
+            raise pytest.UsageError(str(exc)) from None
+
+    def shard_key(self, name: str) -> str:
+        """What places an account in a shard: its id when known without a call (organization members, snapshots),
+        else its name."""
+        return self.known_account_id(name) or name
+
+    def known_account_id(self, name: str) -> str:
+        """The account's id when it is known without an AWS call (a snapshot, an organization member); else empty."""
+        if name in self.snapshots:
+            return self.snapshots[name].account_id
+        member = self.members.get(name)
+        return member.expected_id if member is not None else ""
+
+    def handover(self) -> Dict[str, Any]:
+        """For xdist workers (``workerinput``): the organizations read here, so workers do not read them again."""
+        return {name: target.handover() for name, target in self.organizations.items()}
 
     def _load_snapshots(self) -> Dict[str, Inventory]:
         out: Dict[str, Inventory] = {}
@@ -167,10 +227,12 @@ class IamSession:
 
     # accounts and inventories --------------------------------------------------------------------------------------------
     def account(self, name: str) -> Any:
-        with self._locks["accounts"]:
+        with self._accounts_lock:
             if name not in self.accounts:
                 if name in self.snapshots:
                     self.accounts[name] = OfflineAccount(self.snapshots[name])
+                elif name in self.members:
+                    self.accounts[name] = self.members[name]
                 else:
                     if name not in self.registry:
                         self.registry[name] = Account(resolve_spec(name, self.specs), self.registry)
@@ -190,14 +252,35 @@ class IamSession:
                 if name in self.snapshots:
                     inventory = self.snapshots[name]
                 else:
-                    inventory = self._collect(name)
+                    try:
+                        inventory = self._collect(name)
+                    except AccountUnavailable:
+                        self._collected(name, False)
+                        raise
                 self.inventories[name] = inventory
                 self.account_facts[name] = suite_properties(inventory)
                 account = self.accounts.get(name)
                 if isinstance(account, Account):
                     calls = account.factory.calls
                     self.account_facts[name].append(("api_calls", str(sum(calls.values()))))
+                if isinstance(account, MemberAccount):
+                    account.release()  # its clients: the inventory is all the items need
+                if name not in self.snapshots:
+                    self._collected(name, True)
             return self.inventories[name]
+
+    def _collected(self, name: str, ok: bool) -> None:
+        with self._accounts_lock:
+            self.collections += 1
+        for listener in list(self.on_collected):
+            listener(name, ok)
+
+    def release(self, name: str) -> None:
+        """Forget the account's inventory after its last item (its snapshot and evidence are written by then); its
+        suite facts stay. Asked for again, it would be collected again."""
+        with self._locks[name]:
+            self.inventories.pop(name, None)
+            self.released.add(name)
 
     def _collect(self, name: str) -> Inventory:
         from botocore.exceptions import BotoCoreError, ClientError
@@ -209,6 +292,13 @@ class IamSession:
         except (BotoCoreError, ClientError, AccountsError, OSError) as exc:
             first = str(exc).splitlines()[0] if str(exc) else ""
             message = redact(f"account {name}: cannot connect: {type(exc).__name__}: {first}")
+            member = self.members.get(name)
+            if member is not None and getattr(exc, "operation_name", "") == "AssumeRole":
+                error = getattr(exc, "response", {}).get("Error", {})
+                detail = (str(error.get("Message") or "").splitlines() or [""])[0]
+                message = redact(f"account {name}: cannot assume {member.spec.role_arn}: {error.get('Code', 'error')}"
+                                 + (f" ({detail})" if detail else "")
+                                 + "; the role must exist in the account and trust the organization's session")
             self.unavailable[name] = message
             raise AccountUnavailable(message) from None
         target = self.config.getoption("iam_save_snapshot")

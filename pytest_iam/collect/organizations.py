@@ -3,6 +3,8 @@
 Usage::
 
     organization = collect_organization(reader_factory, account_id, errors, own_session=True)
+    whole = read_organization(management_factory, errors)      # the tree and SCPs, not tied to one account
+    organization = organization_for(whole, account_id, errors)  # ``whole``, or unavailable if the account is not in it
 
 SCPs can be listed only from the management account or a delegated administrator. A member account's own session
 gets AccessDenied: the facts are then recorded as ``unavailable`` with the reason, never as "no SCPs".
@@ -34,6 +36,13 @@ def _pages(client: Any, operation: str, key: str, **params: Any) -> list:
 
 
 def collect_organization(factory: Any, account_id: str, errors: ErrorLog, own_session: bool = True) -> Organization:
+    """The organization as ``account_id`` sees it, read through ``factory`` (the account's own session or a reader)."""
+    return organization_for(read_organization(factory, errors, own_session=own_session), account_id, errors)
+
+
+def read_organization(factory: Any, errors: ErrorLog, own_session: bool = True) -> Organization:
+    """The whole organization read through ``factory``: ``member`` with every account, OU and SCP, ``unavailable``
+    with the reason, or ``not_in_organization`` (``own_session`` only: AWS said so about the caller's account)."""
     org = factory.client("organizations", "us-east-1")
     try:
         description = org.describe_organization()["Organization"]
@@ -88,13 +97,6 @@ def collect_organization(factory: Any, account_id: str, errors: ErrorLog, own_se
     except READ_ERRORS as exc:
         operation = getattr(exc, "operation_name", None) or "ListRoots"
         return Organization(status=ORG_UNAVAILABLE, reason=_unread(errors, operation, exc), **base)
-    if account_id not in {a.id for a in accounts}:
-        gap = make_unread(ORGANIZATION, "organizations", "ListAccountsForParent", "AccountNotInOrganization",
-                          advice=f"account {account_id} is not in the organization {base['id']} read through the "
-                                 "organization reader: set organization_reader to a reader of its organization")
-        errors.add_message("organizations", "ListAccountsForParent", str(gap))
-        errors.add_unread(gap)
-        return Organization(status=ORG_UNAVAILABLE, reason=str(gap), **base)
     return Organization(
         status=ORG_MEMBER,
         root_ids=tuple(r["Id"] for r in roots),
@@ -104,6 +106,20 @@ def collect_organization(factory: Any, account_id: str, errors: ErrorLog, own_se
         scps_enabled=scps_enabled,
         **base,
     )
+
+
+def organization_for(organization: Organization, account_id: str, errors: ErrorLog) -> Organization:
+    """``organization`` as one account's facts: itself when the account is in it, else unavailable with the reason
+    (recorded in ``errors``)."""
+    if organization.status != ORG_MEMBER or account_id in {a.id for a in organization.accounts}:
+        return organization
+    base = dict(id=organization.id, management_account_id=organization.management_account_id)
+    gap = make_unread(ORGANIZATION, "organizations", "ListAccountsForParent", "AccountNotInOrganization",
+                      advice=f"account {account_id} is not in the organization {base['id']} read through the "
+                             "organization reader: set organization_reader to a reader of its organization")
+    errors.add_message("organizations", "ListAccountsForParent", str(gap))
+    errors.add_unread(gap)
+    return Organization(status=ORG_UNAVAILABLE, reason=str(gap), **base)
 
 
 def _unread(errors: ErrorLog, operation: str, exc: BaseException) -> str:
