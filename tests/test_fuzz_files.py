@@ -20,7 +20,7 @@ from pytest_iam.inventory import Inventory, SnapshotError, from_json, load_snaps
 from pytest_iam.mock import ScenarioError, load_scenario
 from pytest_iam.standards import StandardError, load_standard
 
-EXAMPLES = REPO / "conftest_examples"
+EXAMPLES = REPO / "conftest_examples" / "platform"
 ACCOUNTS_TEXT = (EXAMPLES / "iam-accounts.yaml").read_text()
 STANDARD_TEXT = (EXAMPLES / "iam_baseline.yaml").read_text()
 DEMO_TEXT = mock.demo_scenario_path().read_text()

@@ -110,7 +110,7 @@ def test_nothing_to_evaluate_is_said_in_the_terminal_and_a_property(pytester: py
 @pytest.fixture
 def team_repository(pytester: pytest.Pytester) -> pytest.Pytester:
     """A copy of the example team repository (standards, team checks, Python tests that use ``iam``)."""
-    source = REPO / "conftest_examples"
+    source = REPO / "conftest_examples" / "platform"
     for entry in source.iterdir():
         if entry.name == "__pycache__":
             continue
