@@ -55,12 +55,30 @@ def moto_endpoint() -> Iterator[str]:
     moto_api_backend.reset()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
+    server._server.app = _NoAccessAnalyzer(server._server.app)
     try:
         host, port = server.get_host_and_port()
         yield f"http://{host}:{port}"
     finally:
         server.stop()
         moto_api_backend.reset()
+
+
+class _NoAccessAnalyzer:
+    """moto implements no IAM Access Analyzer and fails its requests with a 500 (retried, with a traceback): answer
+    them as an endpoint that does not know the operation does, ``400 UnknownOperationException``."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    def __call__(self, environ: dict, start_response: Any) -> Any:
+        if "/access-analyzer/aws4_request" not in environ.get("HTTP_AUTHORIZATION", ""):
+            return self.app(environ, start_response)
+        body = b'{"__type": "UnknownOperationException", "message": "not served by this emulator"}'
+        start_response("400 Bad Request", [("Content-Type", "application/x-amz-json-1.1"),
+                                           ("x-amzn-ErrorType", "UnknownOperationException"),
+                                           ("Content-Length", str(len(body)))])
+        return [body]
 
 
 @contextmanager

@@ -61,7 +61,13 @@ def operation_of(method: str, path: str, headers: Any, body: bytes) -> str:
         action = parse_qs(body.decode("utf-8", "replace")).get("Action")
         if action:
             return action[0]
-    return f"{method} {urlsplit(path).path}"
+    rest = urlsplit(path).path
+    if _REST_JSON_OPERATION.fullmatch(rest) and "/account/aws4_request" in headers.get("Authorization", ""):
+        return rest[1].upper() + rest[2:]  # the Account API: POST /getAlternateContact is GetAlternateContact
+    return f"{method} {rest}"
+
+
+_REST_JSON_OPERATION = re.compile(r"/[a-z][A-Za-z]+")
 
 
 class _Server:
