@@ -29,6 +29,24 @@ MEMBERS = 21
 ENTRY = "acme"
 RUN_TIMEOUT_SECONDS = 240
 Cases = Dict[Tuple[str, str], Dict[str, Any]]  # (account, check) -> {"outcome", "props", "message"}
+# Records, in each pytest process of a run, the most inventories the run's state held while an item ran.
+HELD_CONFTEST = """
+import os
+from pytest_iam.session import state
+
+class Held:  # a plugin of its own: a conftest's item hooks would apply only to items below its folder
+    most = 0
+
+    def pytest_runtest_call(self, item):
+        self.most = max(self.most, len(state(item.config).inventories))
+
+    def pytest_sessionfinish(self, session):
+        with open(f"held-{os.getpid()}.txt", "w") as handle:
+            handle.write(str(self.most))
+
+def pytest_configure(config):
+    config.pluginmanager.register(Held(), "held-inventories")
+"""
 
 
 @pytest.fixture(scope="module")
@@ -47,6 +65,7 @@ def org(moto_endpoint: str, tmp_path_factory: pytest.TempPathFactory) -> Iterato
                     "accounts": {ENTRY: {"endpoint_url": gate.url, "regions": ["us-east-1"],
                                          "organization": {"member_role": MEMBER_ROLE}}}}
         (folder / "iam-accounts.yaml").write_text(yaml.safe_dump(accounts))
+        (folder / "conftest.py").write_text(HELD_CONFTEST)
         yield world, gate, folder
 
 
@@ -104,7 +123,12 @@ def _member_name(world: OrgWorld, account_id: str) -> str:
 @pytest.fixture(scope="module")
 def serial(org: Tuple[OrgWorld, RoleGate, Path]) -> Tuple[subprocess.CompletedProcess, Cases, Counter]:
     world, gate, folder = org
-    return run(folder, gate, "serial", "--iam-max-workers=4")
+    for old in folder.glob("held-*.txt"):
+        old.unlink()
+    done, cases, sent = run(folder, gate, "serial", "--iam-max-workers=4")
+    (held,) = [int(p.read_text()) for p in folder.glob("held-*.txt")]
+    sent["held_inventories"] = held
+    return done, cases, sent
 
 
 def test_every_member_gets_its_own_verdicts(org: Any, serial: Any) -> None:
@@ -132,6 +156,8 @@ def test_every_member_gets_its_own_verdicts(org: Any, serial: Any) -> None:
     assert sent["ListRoots"] == 1 and sent["DescribeOrganization"] == 1
     assert _assumed(sent) == {i: 1 for i in world.member_ids}
     assert f"collected {MEMBERS + 1}/{MEMBERS + 1} accounts, 1 unavailable" in done.stdout
+    # memory stays flat: an account's inventory goes after its last item; at most 2 x 4 wait ahead of the items
+    assert 1 <= sent["held_inventories"] <= 2 * 4 + 1 < MEMBERS
 
 
 def test_a_member_whose_role_cannot_be_assumed_errors_alone(org: Any, serial: Any) -> None:
