@@ -210,12 +210,10 @@ def open_trust(policy: Document) -> tuple:
     ``{"AWS": "*"}`` (or a NotPrincipal), an action that can be ``sts:AssumeRole``, and no fixed value of a
     restricting key (aws:PrincipalOrgID, aws:PrincipalAccount, aws:PrincipalArn, aws:SourceAccount, ...) that pins
     who may call. ``sts:ExternalId`` does not pin: anyone who learns the value can present it (IAM User Guide, "The
-    confused deputy problem"); IAM Access Analyzer likewise reports such a role as public. A Deny in the same policy
-    that refuses every caller outside fixed values of a restricting key closes the statement, as for buckets.
+    confused deputy problem"); IAM Access Analyzer likewise reports such a role as public.
 
     Returns ``(StatementRef, reason)`` pairs; empty when nobody but named principals can assume the role."""
     parsed = _policy(policy, "resource")
-    denies = [s for s in parsed.statements if s.effect == "Deny"]
     found = []
     for stmt in parsed.statements:
         if stmt.effect != "Allow":
@@ -227,7 +225,7 @@ def open_trust(policy: Document) -> tuple:
         if stmt.action is None and any(glob(p, True).fullmatch("sts:assumerole")
                                        for p in stmt.not_action.patterns):  # type: ignore[union-attr]
             continue
-        if _pinning_conditions(stmt) or any(_deny_pin(d, stmt) for d in denies):
+        if _pinning_conditions(stmt):
             continue
         who = "every principal but the listed ones" if stmt.not_principal is not None else "any AWS principal ('*')"
         found.append((_ref(parsed, stmt, "trust policy"), f"{stmt.label} lets {who} assume the role with no "
