@@ -181,6 +181,9 @@ def serve(conn: Any) -> None:
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
+    from pytest_iam.mock import MotoGaps
+
+    MotoGaps.answer_unserved_apis(server)  # moto serves no Access Analyzer: answered at once, not a retried 500
     host, port = server.get_host_and_port()
     endpoint = f"http://{host}:{port}"
     conn.send(endpoint)
