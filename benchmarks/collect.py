@@ -17,16 +17,22 @@ shown).
 
 from __future__ import annotations
 
+import os
+import sys
+
+# The script's folder comes first on sys.path and holds org.py, which would shadow the ``org`` module that the
+# standard library's copy module probes for (Jython) and break the imports of the spawned server process.
+_HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != _HERE]
+
 import argparse
 import datetime as dt
 import gc
 import json
 import logging
 import multiprocessing
-import os
 import resource
 import statistics
-import sys
 import time
 import tracemalloc
 from collections import Counter
@@ -173,6 +179,58 @@ def seed_account(endpoint: str, account_id: str, users: int, now: dt.datetime) -
         org.attach_policy(PolicyId=policy_id, TargetId=root_id if name == "guardrails" else unit)
 
 
+LARGE_USERS, LARGE_ROLES, LARGE_BUCKETS, LARGE_SCPS = 5000, 2000, 500, 20
+PAB_ON = {"BlockPublicAcls": "true", "IgnorePublicAcls": "true", "BlockPublicPolicy": "true",
+          "RestrictPublicBuckets": "true"}  # what S3 sets on every bucket created since April 2023
+
+
+def seed_large(endpoint: str, account_id: str) -> None:
+    """On top of ``seed_account``: roles up to LARGE_ROLES, buckets up to LARGE_BUCKETS (a third with a bucket
+    policy) and SCPs up to LARGE_SCPS, attached at the root, at two OUs and at accounts. Roles and buckets go
+    through moto's backends in-process; the organization over HTTP (a few dozen calls)."""
+    from moto.iam.models import iam_backends
+    from moto.s3.models import s3_backends
+
+    iam = iam_backends[account_id]["global"]
+    read_only = f"arn:aws:iam::{account_id}:policy/read-only-data"
+    trusts = (_trust({"Service": "ec2.amazonaws.com"}), _trust({"Service": "lambda.amazonaws.com"}),
+              _trust({"AWS": f"arn:aws:iam::{account_id}:root"}),
+              _trust({"AWS": "arn:aws:iam::444455556666:root"}, {"StringEquals": {"sts:ExternalId": "partner-7"}}))
+    for i in range(LARGE_ROLES - 5):  # seed_account made 5
+        name = f"role-{i:05d}"
+        iam.create_role(role_name=name, assume_role_policy_document=trusts[i % len(trusts)], path="/service/",
+                        permissions_boundary=None, description=name, tags=[], max_session_duration=None)
+        iam.attach_role_policy(read_only, name)
+        if i % 10 == 0:
+            iam.put_role_policy(name, "logs", json.dumps(READ_ONLY))
+
+    s3 = s3_backends[account_id]["aws"]
+    for i in range(LARGE_BUCKETS - 5):  # seed_account made 5
+        name = f"{account_id}-bucket-{i:04d}"
+        s3.create_bucket(name, "us-east-1")
+        s3.put_public_access_block(name, PAB_ON)
+        if i % 3 == 0:
+            s3.put_bucket_policy(name, json.dumps({"Version": "2012-10-17", "Statement": [
+                {"Sid": "TlsOnly", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+                 "Resource": [f"arn:aws:s3:::{name}", f"arn:aws:s3:::{name}/*"],
+                 "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]}).encode())
+
+    org = _account_client("organizations", endpoint, account_id)
+    root_id = org.list_roots()["Roots"][0]["Id"]
+    units = org.list_organizational_units_for_parent(ParentId=root_id)["OrganizationalUnits"]
+    sandbox = org.create_organizational_unit(ParentId=root_id, Name="sandbox")["OrganizationalUnit"]["Id"]
+    member = org.create_account(Email="sandbox-1@example.com", AccountName="sandbox-1")["CreateAccountStatus"]
+    org.move_account(AccountId=member["AccountId"], SourceParentId=root_id, DestinationParentId=sandbox)
+    targets = [root_id, units[0]["Id"], sandbox, account_id, member["AccountId"]]
+    for i in range(LARGE_SCPS - 2):  # seed_account made 2
+        doc = {"Version": "2012-10-17", "Statement": [
+            {"Sid": f"Deny{i}", "Effect": "Deny", "Resource": "*",
+             "Action": [f"service{i}:Delete*", f"service{i}:Put*"]}]}
+        policy_id = org.create_policy(Content=json.dumps(doc), Description=f"scp-{i}", Name=f"scp-{i:02d}",
+                                      Type="SERVICE_CONTROL_POLICY")["Policy"]["PolicySummary"]["Id"]
+        org.attach_policy(PolicyId=policy_id, TargetId=targets[i % len(targets)])
+
+
 def serve(conn: Any) -> None:
     """Child process: run the server, seed accounts on request, answer with collection credentials."""
     from moto.iam.models import iam_backends
@@ -192,9 +250,11 @@ def serve(conn: Any) -> None:
             message = conn.recv()
             if message[0] != "seed":
                 break
-            _, account_id, users = message
+            _, account_id, users, *large = message
             started = time.perf_counter()
             seed_account(endpoint, account_id, users, dt.datetime.now(dt.timezone.utc))
+            if large and large[0]:
+                seed_large(endpoint, account_id)
             # A temporary key of the account (as AssumeRole hands out): requests signed with it land in account_id.
             key = iam_backends[account_id]["global"].create_temp_access_key()
             conn.send({"key": key.access_key_id, "secret": key.secret_access_key,
@@ -280,8 +340,8 @@ def _receive(conn: Any, server: Any) -> Any:
     return conn.recv()
 
 
-def _seed(conn: Any, server: Any, account_id: str, users: int) -> dict:
-    conn.send(("seed", account_id, users))
+def _seed(conn: Any, server: Any, account_id: str, users: int, large: bool = False) -> dict:
+    conn.send(("seed", account_id, users, large))
     credentials = _receive(conn, server)
     _environment(credentials)
     return credentials
@@ -325,6 +385,201 @@ def measure(conn: Any, server: Any, endpoint: str, users: int, traced: bool, rep
                checks=checks, maxrss_mib=maxrss, traced_peak_mib=peak, collected_users=len(inventory.users or ()),
                collection_errors=tuple(str(e) for e in inventory.errors) + tuple(f"unread {g.source}: {g}"
                                                                                 for g in inventory.unread))
+
+
+# --- the large account, in fresh processes --------------------------------------------------------------------------
+
+BUCKET_OPERATIONS = ("GetBucketLocation", "GetPublicAccessBlock", "GetBucketPolicy", "GetBucketVersioning",
+                     "GetBucketAcl")
+
+
+@dataclass
+class LargeRun:
+    seed_seconds: float
+    calls: Counter
+    collect_seconds: float
+    checks_seconds: float  # the checks that finished, plus the budget of each that did not
+    checks: List[CheckFigures]
+    over_budget: List[str]  # checks stopped after --check-budget seconds
+    baseline_mib: float  # RSS of the fresh process after its imports
+    maxrss_mib: float
+    buckets: int
+    collected: Dict[str, int]
+    collection_errors: Tuple[str, ...]
+
+    @property
+    def total_calls(self) -> int:
+        return sum(self.calls.values())
+
+    @property
+    def bucket_calls(self) -> Counter:
+        return Counter({op: n for (svc, op), n in self.calls.items() if svc == "s3" and op in BUCKET_OPERATIONS})
+
+
+def fresh_child(conn: Any, endpoint: str, credentials: dict, name: str, skip: Sequence[str]) -> None:
+    """A fresh process: collect the account, then run every check not in ``skip``, reporting as it goes; a thread
+    reports the peak RSS twice a second, so a check stopped by the parent still leaves its memory figure."""
+    import threading
+
+    _environment(credentials)
+    import pytest_iam.checks  # noqa: F401
+    import pytest_iam.collect  # noqa: F401
+    from pytest_iam.accounts import Account, AccountSpec
+    from pytest_iam.checks import ERROR, FAIL, Library, run_check
+    from pytest_iam.collect import collect_inventory
+
+    lock = threading.Lock()
+
+    def send(*message: Any) -> None:
+        with lock:
+            conn.send(message)
+
+    send("baseline", _maxrss_mib())
+
+    def sample() -> None:
+        while True:
+            time.sleep(0.5)
+            send("rss", _maxrss_mib())
+
+    threading.Thread(target=sample, daemon=True).start()
+    account = Account(AccountSpec(name=name, endpoint_url=endpoint))
+    started = time.perf_counter()
+    inventory = collect_inventory(account)
+    send("collected", account.factory.calls, time.perf_counter() - started, len(inventory.buckets or ()),
+         {"users": len(inventory.users or ()), "roles": len(inventory.roles or ()),
+          "buckets": len(inventory.buckets or ()),
+          "SCPs": len(inventory.organization.scps) if inventory.organization else 0},
+         tuple(str(e) for e in inventory.errors) + tuple(f"unread {g.source}: {g}" for g in inventory.unread))
+    for check in Library.load():
+        if check.id in skip:
+            continue
+        send("start", check.id)
+        t0 = time.perf_counter()
+        result = run_check(check, inventory)
+        send("check", CheckFigures(check.id, result.evaluated, len(result.by_status(FAIL)),
+                                   len(result.by_status(ERROR)), time.perf_counter() - t0))
+    send("done", _maxrss_mib())
+
+
+def measure_large(conn: Any, server: Any, endpoint: str, budget: float) -> LargeRun:
+    """Seed the large account, then collect and check it in a fresh process. A check still running after
+    ``budget`` seconds is stopped with its process, and a new fresh process runs the checks left."""
+    account_id = "400000000001"
+    credentials = _seed(conn, server, account_id, LARGE_USERS, large=True)
+    ctx = multiprocessing.get_context("spawn")
+    run: Optional[LargeRun] = None
+    skip: List[str] = []
+    while True:
+        parent, child = ctx.Pipe()
+        proc = ctx.Process(target=fresh_child, args=(child, endpoint, credentials, f"bench-{account_id}", skip),
+                           daemon=True)
+        proc.start()
+        child.close()
+        running: Optional[str] = None
+        deadline = None
+        baseline = peak = 0.0
+        finished = False
+        try:
+            while True:
+                if not parent.poll(0.2):
+                    if deadline is not None and time.perf_counter() > deadline:
+                        break
+                    if not proc.is_alive():
+                        raise RuntimeError(f"the measuring process ended (exit code {proc.exitcode})")
+                    continue
+                kind, *body = parent.recv()
+                if kind == "baseline":
+                    baseline = body[0]
+                elif kind == "rss":
+                    peak = max(peak, body[0])
+                elif kind == "collected" and run is None:
+                    calls, seconds, buckets, collected, errors = body
+                    run = LargeRun(seed_seconds=credentials["seconds"], calls=calls, collect_seconds=seconds,
+                                   checks_seconds=0.0, checks=[], over_budget=[], baseline_mib=baseline,
+                                   maxrss_mib=0.0, buckets=buckets, collected=collected, collection_errors=errors)
+                elif kind == "start":
+                    running, deadline = body[0], time.perf_counter() + budget
+                elif kind == "check":
+                    assert run is not None
+                    run.checks.append(body[0])
+                    run.checks_seconds += body[0].seconds
+                    running = deadline = None
+                elif kind == "done":
+                    peak = max(peak, body[0])
+                    finished = True
+                    break
+        finally:
+            if proc.is_alive():
+                proc.terminate()  # our own child, by its handle
+            proc.join(timeout=10)
+            parent.close()
+        assert run is not None
+        run.maxrss_mib = max(run.maxrss_mib, peak)
+        if finished:
+            return run
+        assert running is not None
+        print(f"  {running} still running after {budget:.0f} s: stopped; the checks left run in a new process",
+              file=sys.stderr, flush=True)
+        run.over_budget.append(running)
+        run.checks_seconds += budget
+        skip[:] = [c.check for c in run.checks] + run.over_budget  # the new process runs only the checks left
+
+
+def _verdict(ok: bool) -> str:
+    return "met" if ok else "MISSED"
+
+
+def report_large(run: LargeRun, budget: float) -> str:
+    buckets = run.buckets or 1
+    per_bucket = sum(run.bucket_calls.values())
+    location = run.bucket_calls.get("GetBucketLocation", 0)
+    fixed = run.total_calls - per_bucket
+    without_location = run.total_calls - location
+    allowed = 3 * run.buckets + 60
+    wall = run.collect_seconds + run.checks_seconds
+    calls = [[f"{svc}:{op}", n] for (svc, op), n in sorted(run.calls.items())] + [["total", run.total_calls]]
+    over = (f" (at least: {', '.join(run.over_budget)} stopped after {budget:.0f} s each)"
+            if run.over_budget else "")
+    rows = [
+        ["collection wall time, s", f"{run.collect_seconds:.1f}", "", ""],
+        ["all checks wall time, s" + (" (at least)" if run.over_budget else ""), f"{run.checks_seconds:.1f}",
+         "", ""],
+        ["collection + all checks, s" + (" (at least)" if run.over_budget else ""), f"{wall:.1f}", "< 15",
+         _verdict(wall < 15)],
+        ["peak RSS (fresh process), MiB", f"{run.maxrss_mib:.0f}", "< 400", _verdict(run.maxrss_mib < 400)],
+        ["  of which its imports, MiB", f"{run.baseline_mib:.0f}", "", ""],
+        ["API calls, total (as measured)", run.total_calls, f"<= {allowed:,}", _verdict(run.total_calls <= allowed)],
+        ["API calls, total without GetBucketLocation", without_location, f"<= {allowed:,}",
+         _verdict(without_location <= allowed)],
+        ["per-bucket calls / bucket (as measured)", f"{per_bucket / buckets:.2f}", "<= 3",
+         _verdict(per_bucket <= 3 * run.buckets)],
+        ["per-bucket calls / bucket without GetBucketLocation", f"{(per_bucket - location) / buckets:.2f}", "<= 3",
+         _verdict(per_bucket - location <= 3 * run.buckets)],
+        ["calls not per bucket", fixed, "<= 60", _verdict(fixed <= 60)],
+    ]
+    check_rows = [[c.check, c.evaluated, c.failed, c.errors, f"{c.seconds:.2f}"] for c in run.checks]
+    check_rows += [[c, "-", "-", "-", f"> {budget:.0f} (stopped)"] for c in run.over_budget]
+    collected = ", ".join(f"{n:,} {what}" for what, n in run.collected.items())
+    out = [
+        "",
+        f"Large account ({collected} collected; {LARGE_BUCKETS - 5} buckets with the public access block S3 sets",
+        "by default, a third with a bucket policy; an organization with two OUs and three member accounts).",
+        f"Seeded in {run.seed_seconds:.1f} s (not measured); collected and checked in a fresh process{over}.",
+        "moto's ListBuckets returns no BucketRegion, so the collector adds one GetBucketLocation per bucket here;",
+        "AWS returns the region in ListBuckets, so the figures without GetBucketLocation are the AWS ones.",
+        "",
+        "API calls by service:operation:",
+        _table(["call", "calls"], calls, "lr"),
+        "",
+        "Figures against targets (2 cores, moto on the same cores):",
+        _table(["", "measured", "target", ""], rows, "lrrl"),
+        "",
+        "Checks (seconds):",
+        _table(["check", "evaluated", "failed", "errors", "s"], check_rows, "lrrrr"),
+    ]
+    if run.collection_errors:
+        out += ["", "Collection errors:"] + [f"  {e}" for e in run.collection_errors]
+    return "\n".join(out)
 
 
 # --- output ----------------------------------------------------------------------------------------------------------
@@ -392,8 +647,15 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                         help="also report the tracemalloc peak of a second, traced pass per size")
     parser.add_argument("--repeat", type=int, default=3, choices=range(1, 9), metavar="1..8",
                         help="fresh accounts collected per size; times are medians (default 3)")
+    parser.add_argument("--large", action="store_true",
+                        help=f"also measure a large account ({LARGE_USERS:,} users, {LARGE_ROLES:,} roles, "
+                             f"{LARGE_BUCKETS} buckets, {LARGE_SCPS} SCPs) in a fresh process, against targets")
+    parser.add_argument("--large-only", action="store_true", help="only the large account (implies --large)")
+    parser.add_argument("--check-budget", type=float, default=60.0, metavar="SECONDS",
+                        help="large account: stop a check still running after this long (default 60)")
     args = parser.parse_args(argv)
-    sizes = sorted(set(args.users))  # ascending: ru_maxrss only grows, so each peak belongs to its size
+    args.large = args.large or args.large_only
+    sizes = [] if args.large_only else sorted(set(args.users))  # ascending: ru_maxrss only grows, so each peak belongs to its size
     if any(n < 1 for n in sizes):
         parser.error("--users: sizes must be at least 1")
 
@@ -406,21 +668,30 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     server = ctx.Process(target=serve, args=(child,), daemon=True)
     server.start()
     runs: List[Run] = []
+    large: Optional[LargeRun] = None
     try:
         endpoint = _receive(parent, server)
         print(MOTO_NOTE.splitlines()[0] + " ...", file=sys.stderr)
         # Warm-up, not reported: the first collection of a process loads botocore's service models.
-        measure(parent, server, endpoint, WARM_UP_USERS, False, 1, prefix="9")
+        if sizes:
+            measure(parent, server, endpoint, WARM_UP_USERS, False, 1, prefix="9")
         for users in sizes:
             print(f"seeding and collecting N={users:,} ...", file=sys.stderr, flush=True)
             runs.append(measure(parent, server, endpoint, users, args.tracemalloc, args.repeat))
+        if args.large:
+            print("seeding the large account, then collecting and checking it in a fresh process ...",
+                  file=sys.stderr, flush=True)
+            large = measure_large(parent, server, endpoint, args.check_budget)
         parent.send(("stop",))
     finally:
         server.join(timeout=10)
         if server.is_alive():
             server.terminate()  # our own child, by its handle
             server.join(timeout=5)
-    print(report(runs, baseline))
+    if runs:
+        print(report(runs, baseline))
+    if large is not None:
+        print(report_large(large, args.check_budget))
     return 0
 
 
