@@ -29,15 +29,18 @@ __all__ = ["ReportError", "render_report", "write_report", "CATEGORIES"]
 
 REPORT_NAME = "report.html"
 
-# The four ways a control can end, in the order the report lists them. "waived": the control passed only because
-# every failing resource is covered by a waiver.
-CATEGORIES = ("fail", "error", "waived", "pass")
-CATEGORY_WORDS = {"pass": "passed", "fail": "failed", "waived": "waived", "error": "could not be evaluated"}
+# The ways a control can end, in the order the report lists them. "waived": the control passed only because every
+# failing resource is covered by a waiver. "skipped": the standard skips it on purpose, with a reason; never a pass.
+CATEGORIES = ("fail", "error", "waived", "skipped", "pass")
+SUMMARY_ORDER = ("pass", "fail", "waived", "error", "skipped")
+CATEGORY_WORDS = {"pass": "passed", "fail": "failed", "waived": "waived", "error": "could not be evaluated",
+                  "skipped": "skipped on purpose"}
 CATEGORY_MEANING = {
     "pass": "every resource in scope was judged and nothing is wrong",
     "fail": "at least one resource is wrong and not waived",
     "waived": "passed only because every failing resource is covered by an approved waiver",
     "error": "the facts the control needs could not be read, so it was not judged",
+    "skipped": "the standard skips this control on purpose, for the reason shown; it was not judged",
 }
 FINDING_WORDS = {"pass": "passed", "fail": "failed", "waived": "waived", "error": "could not be evaluated"}
 DIFF_SECTIONS = (
@@ -141,6 +144,8 @@ def _category(outcome: str, counts: Mapping[str, int]) -> str:
         return "error"
     if outcome == "fail":
         return "fail"
+    if outcome == "skipped":
+        return "skipped"
     return "waived" if counts.get("waived") else "pass"
 
 
@@ -220,7 +225,7 @@ def _bars(counts: Mapping[str, int]) -> List[Dict[str, Any]]:
     top = max(counts.values()) if counts else 0
     return [{"category": cat, "label": CATEGORY_WORDS[cat], "count": counts.get(cat, 0),
              "width": round(200 * counts.get(cat, 0) / top, 1) if top else 0, "y": 6 + 26 * i}
-            for i, cat in enumerate(("pass", "fail", "waived", "error"))]
+            for i, cat in enumerate(SUMMARY_ORDER)]
 
 
 def _accounts(manifest: Mapping[str, Any], controls: List[Dict[str, Any]],
@@ -273,7 +278,7 @@ def render_report(manifest: Mapping[str, Any], findings: List[Mapping[str, Any]]
         sources=sorted((manifest.get("standards_and_checks") or {}).items()),
         reviews=reviews, findings_total=len(findings),
         tally_mismatch=tally_total is not None and tally_total != len(findings), tally_total=tally_total,
-        categories=CATEGORIES, words=CATEGORY_WORDS,
+        categories=CATEGORIES, order=SUMMARY_ORDER, words=CATEGORY_WORDS,
         meanings=CATEGORY_MEANING, finding_words=FINDING_WORDS, version=__version__,
     )
 

@@ -81,3 +81,11 @@ def dead_account(pytester: Any, monkeypatch: Any, path: str = "") -> None:
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     pytester.path.joinpath("iam-accounts.yaml").write_text(
         f"accounts:\n  dead:\n    endpoint_url: http://127.0.0.1:{free_loopback_port()}{path}\n    max_attempts: 1\n")
+
+
+def shipped_control_count(name: str = "cis-aws-foundations") -> int:
+    """How many controls a shipped standard holds (the library grows; tests count from the file, not a literal)."""
+    from pytest_iam.checks import Library
+    from pytest_iam.standards import load_standard, resolve_standard
+
+    return len(load_standard(resolve_standard(name), Library.load()).controls)

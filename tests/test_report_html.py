@@ -47,11 +47,11 @@ def test_summary_counts_add_up_per_account_severity_and_chart(page: Element) -> 
         assert sum(v for k, v in row.items() if k != "total") == row["total"]
     chart = summary.find("svg", data_account="demo")
     bars = {g.attrs["data-category"]: int(g.attrs["data-count"]) for g in chart.find_all("g", class_="bar")}
-    assert bars == {"pass": 1, "fail": 1, "waived": 1, "error": 1}
+    assert bars == {"pass": 1, "fail": 1, "waived": 1, "error": 1, "skipped": 0}
     assert "could not be evaluated" in chart.text and "waived" in chart.text  # labels, not colour alone
     prod = summary.find("svg", data_account="prod")
     assert {g.attrs["data-category"]: int(g.attrs["data-count"]) for g in prod.find_all("g", class_="bar")} == \
-        {"pass": 1, "fail": 0, "waived": 0, "error": 0}
+        {"pass": 1, "fail": 0, "waived": 0, "error": 0, "skipped": 0}
     resources = summary.find("article", data_account="demo").find("p", class_="resources")
     assert resources.attrs["data-total"] == "6"
 
@@ -198,3 +198,18 @@ def test_controls_sort_naturally_within_an_outcome() -> None:
     order = [a.attrs["data-control"] for a in parse(render_report(manifest, [], None)).find_all("article")
              if "control" in a.attrs.get("class", "").split()]
     assert order == ["cis-1.3", "cis-1.7-1.8", "cis-1.11"]
+
+
+def test_a_control_skipped_on_purpose_is_never_shown_as_passed() -> None:
+    manifest, findings, diff = sample()
+    skipped = dict(manifest["controls"][0], control="ACME-12", check="iam-user-single-active-key", outcome="skipped",
+                   evaluated=0, reason="second keys are managed by the vault team (RISK-12)")
+    manifest = dict(manifest, controls=[*manifest["controls"], skipped])
+    page = parse(render_report(manifest, findings, diff))
+    article = {c.attrs["data-control"]: c for c in page.find_all("article", class_="control")
+               if c.attrs["data-account"] == "demo"}["ACME-12"]
+    assert article.attrs["data-category"] == "skipped"
+    assert "Skipped on purpose by the standard: second keys are managed by the vault team (RISK-12)" in article.text
+    assert "Could not be evaluated" not in article.text
+    totals = page.find("section", id="summary").find("p", class_="totals")
+    assert _count(totals, "skipped") == 1 and _count(totals, "pass") == 2
