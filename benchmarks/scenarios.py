@@ -18,6 +18,10 @@ import tempfile
 import time
 from pathlib import Path
 
+# run as a script, this folder is first on the path, and its org.py would shadow the standard library's optional
+# "org" package that copy.py tries: only the project's own modules are wanted from here on
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+
 
 def scenario(seed: int, users: int = 20) -> dict:
     return {"users": [{"name": f"user-{seed}-{i:02d}", "console": {"last_used_days": i}, "mfa": "virtual" if i % 2 else "none",

@@ -229,6 +229,8 @@ def emulated_account(credentials: dict) -> Iterator[None]:
 
 
 _EMULATOR_LOADER: Any = None
+_EMULATOR_CLIENTS: "dict[tuple, Any]" = {}  # in order of last use
+_EMULATOR_CLIENTS_KEPT = 64
 
 
 def emulator_session(credentials: dict, region: str = "us-east-1") -> boto3.Session:
@@ -255,9 +257,20 @@ def emulator_client(service: str, endpoint_url: str, region: str = "us-east-1") 
     if not is_loopback(endpoint_url):
         raise ReadOnlyViolation(f"writable clients are only for a local emulator; {endpoint_url!r} is not loopback")
     credentials = _EMULATOR_CREDENTIALS.get() or {"aws_access_key_id": "mock", "aws_secret_access_key": "mock"}
+    key = (service, endpoint_url, region, credentials["aws_access_key_id"], credentials["aws_secret_access_key"],
+           credentials.get("aws_session_token"))
+    with _CLIENT_LOCK:  # a client is costly to make: one per service, region, endpoint and credentials
+        client = _EMULATOR_CLIENTS.pop(key, None)
+        if client is not None:
+            _EMULATOR_CLIENTS[key] = client  # the most recently used last
+            return client
     session = emulator_session(credentials, region)
     client = session.client(service, endpoint_url=endpoint_url, region_name=region,
                             config=Config(user_agent_extra=USER_AGENT + " seeding", retries={"max_attempts": 2}))
     if service == "s3control":
         client.meta.events.register("before-sign.s3-control", _strip_account_host_prefix)
+    with _CLIENT_LOCK:
+        _EMULATOR_CLIENTS[key] = client
+        while len(_EMULATOR_CLIENTS) > _EMULATOR_CLIENTS_KEPT:
+            del _EMULATOR_CLIENTS[next(iter(_EMULATOR_CLIENTS))]
     return client
