@@ -323,6 +323,9 @@ def session_for(spec: Any) -> Tuple[boto3.Session, str]:
                 raise ScenarioError(
                     f"{spec.scenario}: only one scenario can be loaded per run (the emulator holds one account)"
                 )
+            # The run's scenario starts from an empty emulator: whatever earlier seeding in this process left in the
+            # default account (scenario tests, another run's account) must never show up as this account's facts.
+            _reset_emulator()
             seed(scenario, endpoint)
             _SEEDED[key] = DEFAULT_ACCOUNT_ID
     session = boto3.Session(aws_access_key_id="mock", aws_secret_access_key="mock", region_name="us-east-1")

@@ -84,7 +84,8 @@ def test_a_demo_run_writes_a_bundle_that_verifies(demo_bundle: Path) -> None:
         assert entry["outcome"] == case["props"]["outcome"]
         assert entry["evaluated"] == int(case["props"]["evaluated"])
     assert by_control["cis-1.9"]["title"] and by_control["cis-1.9"]["remediation"]
-    assert by_control["cis-1.9"]["frameworks"] == {"cis-aws-foundations-v5.0": ["1.9"]}
+    assert by_control["cis-1.9"]["frameworks"] == {"cis-aws-foundations-v5.0": ["1.9"],
+                                                   "aws-foundational-security-best-practices": ["IAM.5"]}
     # the findings: the testcases' findings, every one
     records = read_findings(out / "findings.ocsf.jsonl")
     assert len(records) == sum(int(case["props"]["evaluated"]) for case in cases)

@@ -94,7 +94,8 @@ def test_junit_properties_are_complete_evidence(pytester: pytest.Pytester) -> No
         assert key in props, key
     assert props["account"] == "demo" and props["account_id"] == "123456789012"
     assert props["severity"] == "high"
-    assert json.loads(props["frameworks"]) == {"cis-aws-foundations-v5.0": ["1.9"]}
+    assert json.loads(props["frameworks"]) == {"cis-aws-foundations-v5.0": ["1.9"],
+                                               "aws-foundational-security-best-practices": ["IAM.5"]}
     assert props["failed"] == "5" and props["failed_resources_count"] == "5"
     assert int(props["evaluated"]) >= 50
     assert len(props["snapshot_sha256"]) == 64
