@@ -17,7 +17,7 @@ IAM Access Analyzer does (the decision's reasons say so).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, List, Mapping, Optional, Tuple
 
 from .inventory import ACCOUNT_PUBLIC_ACCESS_BLOCK, ORG_MEMBER, ORG_NONE, Inventory, PublicAccessBlock
@@ -265,6 +265,25 @@ def admins(inventory: Inventory, ignore_scps: bool = False) -> Tuple[Admin, ...]
         raise IncompleteFacts(f"the users or roles of account {inventory.account_id} could not be read")
     arns = [u.arn for u in inventory.users] + [r.arn for r in inventory.roles if not r.service_linked]
     principals = {arn: resolve_principal(inventory, arn) for arn in arns}
+    # a document shared by many principals (a group's or a managed policy) is parsed once, not once per principal
+    parsed: dict = {}
+
+    def parse(doc: Any, kind: str) -> Any:
+        if doc is None or isinstance(doc, Policy):
+            return doc
+        key = (id(doc), kind)
+        if key not in parsed:
+            try:
+                policy = Policy.parse(doc, kind)
+            except Exception:  # noqa: BLE001
+                policy = doc  # left as it is: the analysis reports it where it always has
+            parsed[key] = (policy, doc)  # the document is held so that its id stays its own
+        return parsed[key][0]
+
+    principals = {arn: replace(who, identity_policies=tuple(parse(d, "identity") for d in who.identity_policies),
+                               boundary=parse(who.boundary, "boundary"))
+                  for arn, who in principals.items()}
+    scps = [[parse(d, "scp") for d in level or ()] for level in scps] if scps else scps
     full: dict = {}
     for arn, who in principals.items():
         decision = full_admin(arn, list(who.identity_policies), who.boundary, scps, management_account=management)

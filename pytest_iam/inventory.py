@@ -442,13 +442,25 @@ class Inventory:
                 return item
         return None
 
+    def _index(self, kind: str, items: Optional[tuple], *fields: str) -> dict:
+        """``{value of any of fields: the first item with it}``, built once per inventory (an inventory is frozen)."""
+        key = f"_index_{kind}"
+        index = self.__dict__.get(key)
+        if index is None:
+            index = {}
+            for item in items or ():
+                for f in fields:
+                    index.setdefault(getattr(item, f), item)
+            object.__setattr__(self, key, index)
+        return index
+
     def _find(self, items: Optional[tuple], kind: str, key: str, *fields: str) -> Any:
         if items is None:
             raise KeyError(f"the {kind}s of account {self.account_name} ({self.account_id}) could not be read")
-        for item in items:
-            if any(getattr(item, f) == key for f in fields):
-                return item
-        raise KeyError(f"no {kind} {key!r} in account {self.account_name} ({self.account_id})")
+        item = self._index(kind, items, *fields).get(key)
+        if item is None:
+            raise KeyError(f"no {kind} {key!r} in account {self.account_name} ({self.account_id})")
+        return item
 
     def user(self, name_or_arn: str) -> User:
         return self._find(self.users, "user", name_or_arn, "name", "arn")
@@ -463,10 +475,7 @@ class Inventory:
         return self._find(self.buckets, "bucket", name, "name", "arn")
 
     def policy(self, arn: str) -> Optional[ManagedPolicy]:
-        for p in self.policies or ():
-            if p.arn == arn:
-                return p
-        return None
+        return self._index("policy", self.policies, "arn").get(arn)
 
     def errors_for(self, service: str) -> Tuple[CollectionError, ...]:
         return tuple(e for e in self.errors if e.service == service)

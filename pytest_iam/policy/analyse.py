@@ -487,11 +487,19 @@ def privilege_escalation(principal: str, identity_policies: Iterable[Document],
     )
     for name, _, actions, kind in other_paths:
         check(name, actions, f"{iam}:{kind}/*", other=True)
+    # A path's first action is never sts:AssumeRole, so it is asked with no resource policy: only an identity Allow
+    # can grant it (the root user aside). A path no identity statement allows, whatever the resource, is allowed on
+    # no administrator either, and is not probed on each of them; nor is one on an administrator that no identity
+    # Allow statement can match (``candidates``: the statements whose Action and static Resource patterns match).
+    possible = [(name, actions, kind) for _, name, actions, kind in other_paths
+                if who.kind == "root" or any(s.is_allow and s.matches_action(actions[0].lower())
+                                             for p in policies for s in p.statements)]
     own = {who.arn, who.role_arn}
-    for target in dict.fromkeys(admin_targets):
+    for target in dict.fromkeys(admin_targets) if possible else ():
         if target in own:
             continue
-        for _, name, actions, kind in other_paths:
-            if f":{kind}/" in target:
+        for name, actions, kind in possible:
+            if f":{kind}/" in target and (who.kind == "root" or any(
+                    s.is_allow for p in policies for s in p.candidates(actions[0].lower(), target))):
                 check(name.format(target.rsplit("/", 1)[-1]), actions, target, other=True, target=target)
     return tuple(paths)
