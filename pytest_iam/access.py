@@ -193,7 +193,8 @@ def can(inventory: Inventory, principal: str, action: str, resource: str = "*",
     (its account id or root ARN, a user, role or role-session ARN) asking for a resource of this account. For the
     latter the answer covers this account's side (the resource or trust policy, block public access, ``rcps``); the
     other account's identity policies and SCPs are assumed to allow, as IAM Access Analyzer does, and the reasons say
-    so. ``rcps``: the RCP levels that govern this account's resources (the inventory does not hold RCPs).
+    so. ``rcps``: the RCP levels that govern this account's resources; by default the organization's, as collected,
+    for a resource of this account (when they were not read, the decision's reasons say they were not applied).
     """
     s3 = _bucket_name(inventory, resource) is not None
     resource_account = inventory.account_id if s3 else None
@@ -207,6 +208,33 @@ def can(inventory: Inventory, principal: str, action: str, resource: str = "*",
         resource_account = inventory.account_id
     request = Request(principal=principal, action=action, resource=resource, resource_account=resource_account,
                       context=dict(context or {}))
+    unread_rcps = None
+    if rcps is None:
+        rcps, unread_rcps = _rcp_levels(inventory, resource)
+    decision = _decide(inventory, principal, request, other, ignore_scps, rcps)
+    if unread_rcps is not None:
+        return Decision(decision.decision, decision.reasons + (unread_rcps,))
+    return decision
+
+
+def _rcp_levels(inventory: Inventory, resource: str) -> Tuple[Optional[List[list]], Optional[Reason]]:
+    """The organization's RCP levels for a resource of this account, and a note when they were not read.
+
+    RCPs govern the resources of the member accounts they apply to (Organizations user guide, "Resource control
+    policies"); a resource of another account, ``*`` or an AWS-owned ARN is not governed by this account's RCPs."""
+    org = inventory.organization
+    if org.status != ORG_MEMBER or _resource_account_of(inventory, resource) != inventory.account_id:
+        return None, None
+    chain = org.rcp_chain(inventory.account_id)
+    if chain is None:
+        return None, Reason("rcp", None, None, "the organization's RCPs were not read, so none was applied")
+    return [[p.content for p in level] for level in chain], None
+
+
+def _decide(inventory: Inventory, principal: str, request: Request, other: Optional[str], ignore_scps: bool,
+            rcps: Optional[List[list]]) -> Decision:
+    action, resource = request.action, request.resource
+    s3 = _bucket_name(inventory, resource) is not None
     resource_policy = _resource_policy(inventory, action, resource)
     anonymous = principal_of(principal).kind == "anonymous"
     public_access = None

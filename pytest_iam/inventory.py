@@ -346,8 +346,8 @@ class Organization:
     """What is known about the account's organization.
 
     ``status`` is ``member`` (facts below are complete), ``not_in_organization`` (AWS said so), or ``unavailable``
-    (the organization exists or may exist but could not be read; ``reason`` says why). SCP facts are ``None`` when
-    they could not be read: never read "no SCPs" into that.
+    (the organization exists or may exist but could not be read; ``reason`` says why). SCP and RCP facts are ``None``
+    when they could not be read: never read "no SCPs" into that.
     """
 
     status: str
@@ -359,6 +359,8 @@ class Organization:
     accounts: Tuple[OrgAccount, ...] = ()
     scps: Optional[Tuple[Scp, ...]] = None
     scps_enabled: Optional[bool] = None
+    rcps: Optional[Tuple[Scp, ...]] = None  # resource control policies; None: not read (e.g. an older snapshot)
+    rcps_enabled: Optional[bool] = None
 
     def parent_chain(self, account_id: str) -> Optional[list]:
         """Target ids from the root down to the account itself: [root, ou, ..., account]; None if unknown."""
@@ -386,6 +388,17 @@ class Organization:
         if self.scps_enabled is False:
             return []
         return [[p for p in self.scps if target in p.targets] for target in chain]
+
+    def rcp_chain(self, account_id: str) -> Optional[list]:
+        """The RCPs that govern the account's resources at each level, root first; None when unknown."""
+        if self.status != ORG_MEMBER or self.rcps is None:
+            return None
+        chain = self.parent_chain(account_id)
+        if chain is None:
+            return None
+        if self.rcps_enabled is False:
+            return []
+        return [[p for p in self.rcps if target in p.targets] for target in chain]
 
 
 @dataclass(frozen=True)

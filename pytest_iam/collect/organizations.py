@@ -26,6 +26,7 @@ READER_HINT = ("SCPs can be read only from the management account or a delegated
                "set organization_reader for this account")
 
 SCP = "SERVICE_CONTROL_POLICY"
+RCP = "RESOURCE_CONTROL_POLICY"
 
 
 def _pages(client: Any, operation: str, key: str, **params: Any) -> list:
@@ -33,6 +34,35 @@ def _pages(client: Any, operation: str, key: str, **params: Any) -> list:
     for page in client.get_paginator(operation).paginate(**params):
         items.extend(page.get(key, []))
     return items
+
+
+def _type_enabled(roots: list, policy_type: str) -> bool:
+    return any(t.get("Type") == policy_type and t.get("Status") == "ENABLED"
+               for r in roots for t in r.get("PolicyTypes", []))
+
+
+def _read_policies(org: Any, policy_type: str) -> List[Scp]:
+    """Every policy of ``policy_type`` with its content (redacted) and the targets it is attached to."""
+    policies = []
+    for summary in _pages(org, "list_policies", "Policies", Filter=policy_type):
+        content = org.describe_policy(PolicyId=summary["Id"])["Policy"]["Content"]
+        try:
+            content = json.loads(content)
+        except ValueError:
+            pass  # kept as text: the policy engine reports it as malformed, naming the policy
+        content = redact_document(content)
+        targets = _pages(org, "list_targets_for_policy", "Targets", PolicyId=summary["Id"])
+        policies.append(
+            Scp(
+                id=summary["Id"],
+                arn=summary.get("Arn", ""),
+                name=summary.get("Name", ""),
+                aws_managed=bool(summary.get("AwsManaged")),
+                content=content,
+                targets=tuple(sorted(t["TargetId"] for t in targets)),
+            )
+        )
+    return policies
 
 
 def collect_organization(factory: Any, account_id: str, errors: ErrorLog, own_session: bool = True) -> Organization:
@@ -72,28 +102,12 @@ def read_organization(factory: Any, errors: ErrorLog, own_session: bool = True) 
                         parent_id=parent,
                     )
                 )
-        scps_enabled = any(
-            t.get("Type") == SCP and t.get("Status") == "ENABLED" for r in roots for t in r.get("PolicyTypes", [])
-        )
-        scps = []
-        for summary in _pages(org, "list_policies", "Policies", Filter=SCP):
-            content = org.describe_policy(PolicyId=summary["Id"])["Policy"]["Content"]
-            try:
-                content = json.loads(content)
-            except ValueError:
-                pass  # kept as text: the policy engine reports it as malformed, naming the policy
-            content = redact_document(content)
-            targets = _pages(org, "list_targets_for_policy", "Targets", PolicyId=summary["Id"])
-            scps.append(
-                Scp(
-                    id=summary["Id"],
-                    arn=summary.get("Arn", ""),
-                    name=summary.get("Name", ""),
-                    aws_managed=bool(summary.get("AwsManaged")),
-                    content=content,
-                    targets=tuple(sorted(t["TargetId"] for t in targets)),
-                )
-            )
+        scps_enabled = _type_enabled(roots, SCP)
+        scps = _read_policies(org, SCP)
+        # RCPs: AWS attaches RCPFullAWSAccess everywhere once the type is enabled; when it is not enabled no RCP
+        # applies, so nothing needs listing (Organizations user guide, "Resource control policies").
+        rcps_enabled = _type_enabled(roots, RCP)
+        rcps = _read_policies(org, RCP) if rcps_enabled else []
     except READ_ERRORS as exc:
         operation = getattr(exc, "operation_name", None) or "ListRoots"
         return Organization(status=ORG_UNAVAILABLE, reason=_unread(errors, operation, exc), **base)
@@ -104,6 +118,8 @@ def read_organization(factory: Any, errors: ErrorLog, own_session: bool = True) 
         accounts=tuple(sorted(accounts, key=lambda a: a.id)),
         scps=tuple(sorted(scps, key=lambda p: p.id)),
         scps_enabled=scps_enabled,
+        rcps=tuple(sorted(rcps, key=lambda p: p.id)),
+        rcps_enabled=rcps_enabled,
         **base,
     )
 
