@@ -291,6 +291,9 @@ def _lint(condition: Mapping[str, Any], where: str, check: Check) -> None:
         _lint_reason(condition, where, check, extra=("actual", "age") if condition.get("value_type") == "age"
                      else ("actual",))
     for ref in _param_refs(condition):
+        if not isinstance(ref, str):
+            what = "null" if ref is None else f"a {type(ref).__name__}"
+            raise CheckDefinitionError(f"{where}: a {{param: ...}} reference must name a parameter, got {what}")
         if ref not in names:
             hint = did_you_mean(ref, names)
             raise CheckDefinitionError(f"{where}: refers to unknown parameter {ref!r} "

@@ -269,3 +269,13 @@ def test_a_malformed_policy_is_an_error_for_that_resource_only() -> None:
     assert status == {"bucket/broken": ERROR, "bucket/open": FAIL, "bucket/closed": PASS}
     broken = next(f for f in result.findings if f.label == "bucket/broken")
     assert "StringEqualz" in broken.reason and "\n" not in broken.reason
+
+
+@pytest.mark.parametrize("reference", [None, ["max_age_days"], {"name": "max_age_days"}])
+def test_a_param_reference_that_names_no_parameter_is_refused_at_load(reference) -> None:
+    data = {"id": "team-x", "title": "A team check", "severity": "low", "resource": "users", "rationale": "r",
+            "remediation": "r", "frameworks": {"t": ["1"]},
+            "parameters": {"max_age_days": {"type": "integer", "default": 90, "description": "d"}},
+            "require": [{"key": "password_enabled", "op": "eq", "value": {"param": reference}}]}
+    with pytest.raises(CheckDefinitionError, match=r"team-x.yaml: require\[0\]: a \{param: \.\.\.\} reference must name"):
+        parse_check(data, "team-x.yaml")
