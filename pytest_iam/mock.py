@@ -539,6 +539,21 @@ class UnservedApis:
 # --- the adapter for what moto lacks ---------------------------------------------------------------------------------
 
 
+_PATCH_MARK = "_pytest_iam_moto_gap"
+
+
+def _is_patched(method: Any) -> bool:
+    """Whether the emulator's response method is already the adapter's. Asked of the class itself, not remembered in
+    a flag: a process that imports the emulator's modules afresh (pytest's in-process runs restore ``sys.modules``)
+    gets new, unpatched classes."""
+    return getattr(method, _PATCH_MARK, False)
+
+
+def _mark_patched(function: Any) -> Any:
+    setattr(function, _PATCH_MARK, True)
+    return function
+
+
 class MotoGaps:
     """Fills moto's gaps for one emulated account, from the scenario's own facts.
 
@@ -554,12 +569,9 @@ class MotoGaps:
     * server certificates report the expiry and upload time in their body (moto answers 2012 for every one).
     """
 
-    _installed = False
     _generated: Dict[str, dt.datetime] = {}
     _roots: Dict[str, dict] = {}
     _certificates: Dict[str, Tuple[dt.datetime, dt.datetime]] = {}  # name -> (uploaded, expiration)
-    _certificates_installed = False
-    _versioning_installed = False
     _mfa_delete: Dict[str, set] = {}  # account id -> names of its buckets with MFA delete
 
     def __init__(self, account_id: str) -> None:
@@ -602,9 +614,10 @@ class MotoGaps:
 
     @classmethod
     def _install_mfa_delete(cls) -> None:
-        if cls._versioning_installed:
-            return
         from moto.s3.responses import S3Response
+
+        if _is_patched(S3Response.get_bucket_versioning):
+            return
 
         original = S3Response.get_bucket_versioning
 
@@ -618,8 +631,7 @@ class MotoGaps:
             self.data["Action"] = "GetBucketVersioning"
             return self.serialized(ActionResult({"Status": status, "MFADelete": "Enabled"}))
 
-        S3Response.get_bucket_versioning = get_bucket_versioning
-        cls._versioning_installed = True
+        S3Response.get_bucket_versioning = _mark_patched(get_bucket_versioning)
 
     @staticmethod
     def answer_unserved_apis(server: Any) -> None:
@@ -653,9 +665,10 @@ class MotoGaps:
 
     @classmethod
     def _install_certificate_dates(cls) -> None:
-        if cls._certificates_installed:
-            return
         from moto.iam.responses import IamResponse
+
+        if _is_patched(IamResponse.list_server_certificates):
+            return
 
         original = IamResponse.list_server_certificates
 
@@ -667,8 +680,7 @@ class MotoGaps:
                     item["UploadDate"], item["Expiration"] = (d.strftime("%Y-%m-%dT%H:%M:%SZ") for d in dates)
             return result
 
-        IamResponse.list_server_certificates = list_server_certificates
-        cls._certificates_installed = True
+        IamResponse.list_server_certificates = _mark_patched(list_server_certificates)
 
     def _report_with_root(self, original: Any, now: dt.datetime) -> Any:
         account_id = self.account_id
@@ -683,9 +695,10 @@ class MotoGaps:
 
     @classmethod
     def _install_generated_time(cls) -> None:
-        if cls._installed:
-            return
         from moto.iam.responses import IamResponse
+
+        if _is_patched(IamResponse.get_credential_report):
+            return
 
         original = IamResponse.get_credential_report
 
@@ -696,8 +709,7 @@ class MotoGaps:
                 result.result["GeneratedTime"] = generated.strftime("%Y-%m-%dT%H:%M:%SZ")
             return result
 
-        IamResponse.get_credential_report = get_credential_report
-        cls._installed = True
+        IamResponse.get_credential_report = _mark_patched(get_credential_report)
 
 
 def root_row(account_id: str, root: dict, now: dt.datetime) -> str:
