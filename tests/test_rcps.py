@@ -84,3 +84,27 @@ def test_rcps_that_were_not_read_are_said_in_the_reasons() -> None:
     decision = can(_inventory(None), f"arn:aws:iam::{OUTSIDER}:root", "s3:GetObject",
                    "arn:aws:s3:::shared-data/report.csv")
     assert any("RCPs were not read" in str(r) for r in decision.reasons)
+
+
+@mock_aws
+def test_attachments_read_per_target_equal_those_read_per_policy() -> None:
+    """With more policies than roots, OUs and accounts, attachments are asked per target: fewer calls, same pairs."""
+    session = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1")
+    org = session.client("organizations", region_name="us-east-1")  # seeding: the in-process emulator only
+    org.create_organization(FeatureSet="ALL")
+    root = org.list_roots()["Roots"][0]["Id"]
+    org.enable_policy_type(RootId=root, PolicyType="SERVICE_CONTROL_POLICY")
+    unit = org.create_organizational_unit(ParentId=root, Name="workloads")["OrganizationalUnit"]["Id"]
+    deny = {"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": "s3:DeleteBucket", "Resource": "*"}]}
+    for index in range(6):
+        policy = org.create_policy(Content=json.dumps(deny), Description="d", Name=f"guard-{index}",
+                                   Type="SERVICE_CONTROL_POLICY")["Policy"]["PolicySummary"]["Id"]
+        org.attach_policy(PolicyId=policy, TargetId=unit if index % 2 else root)
+    factory = ClientFactory(session)
+    organization = read_organization(factory, ErrorLog())
+    expected = {p["Id"]: tuple(sorted(t["TargetId"] for t in org.list_targets_for_policy(PolicyId=p["Id"])["Targets"]))
+                for p in org.list_policies(Filter="SERVICE_CONTROL_POLICY")["Policies"]}
+    assert {p.id: p.targets for p in organization.scps} == expected
+    calls = factory.calls
+    assert ("organizations", "ListTargetsForPolicy") not in calls
+    assert calls[("organizations", "ListPoliciesForTarget")] == 3  # the root, the OU and the management account

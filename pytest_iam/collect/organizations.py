@@ -13,7 +13,7 @@ gets AccessDenied: the facts are then recorded as ``unavailable`` with the reaso
 from __future__ import annotations
 
 import json
-from typing import Any, List
+from typing import Any, Dict, List, Optional
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -41,17 +41,30 @@ def _type_enabled(roots: list, policy_type: str) -> bool:
                for r in roots for t in r.get("PolicyTypes", []))
 
 
-def _read_policies(org: Any, policy_type: str) -> List[Scp]:
-    """Every policy of ``policy_type`` with its content (redacted) and the targets it is attached to."""
+def _read_policies(org: Any, policy_type: str, target_ids: List[str]) -> List[Scp]:
+    """Every policy of ``policy_type`` with its content (redacted) and the targets it is attached to.
+
+    Attachments are asked for the smaller way: per policy (``ListTargetsForPolicy``) or, when the organization has
+    fewer roots, OUs and accounts than policies, per target (``ListPoliciesForTarget``); both give the same pairs."""
+    summaries = _pages(org, "list_policies", "Policies", Filter=policy_type)
+    per_target: Optional[Dict[str, List[str]]] = None
+    if target_ids and len(target_ids) < len(summaries):
+        per_target = {summary["Id"]: [] for summary in summaries}
+        for target in target_ids:
+            for attached in _pages(org, "list_policies_for_target", "Policies", TargetId=target, Filter=policy_type):
+                per_target.setdefault(attached["Id"], []).append(target)
     policies = []
-    for summary in _pages(org, "list_policies", "Policies", Filter=policy_type):
+    for summary in summaries:
         content = org.describe_policy(PolicyId=summary["Id"])["Policy"]["Content"]
         try:
             content = json.loads(content)
         except ValueError:
             pass  # kept as text: the policy engine reports it as malformed, naming the policy
         content = redact_document(content)
-        targets = _pages(org, "list_targets_for_policy", "Targets", PolicyId=summary["Id"])
+        if per_target is not None:
+            targets = per_target[summary["Id"]]
+        else:
+            targets = [t["TargetId"] for t in _pages(org, "list_targets_for_policy", "Targets", PolicyId=summary["Id"])]
         policies.append(
             Scp(
                 id=summary["Id"],
@@ -59,7 +72,7 @@ def _read_policies(org: Any, policy_type: str) -> List[Scp]:
                 name=summary.get("Name", ""),
                 aws_managed=bool(summary.get("AwsManaged")),
                 content=content,
-                targets=tuple(sorted(t["TargetId"] for t in targets)),
+                targets=tuple(sorted(targets)),
             )
         )
     return policies
@@ -103,11 +116,12 @@ def read_organization(factory: Any, errors: ErrorLog, own_session: bool = True) 
                     )
                 )
         scps_enabled = _type_enabled(roots, SCP)
-        scps = _read_policies(org, SCP)
+        target_ids = [r["Id"] for r in roots] + [u.id for u in units] + [a.id for a in accounts]
+        scps = _read_policies(org, SCP, target_ids)
         # RCPs: AWS attaches RCPFullAWSAccess everywhere once the type is enabled; when it is not enabled no RCP
         # applies, so nothing needs listing (Organizations user guide, "Resource control policies").
         rcps_enabled = _type_enabled(roots, RCP)
-        rcps = _read_policies(org, RCP) if rcps_enabled else []
+        rcps = _read_policies(org, RCP, target_ids) if rcps_enabled else []
     except READ_ERRORS as exc:
         operation = getattr(exc, "operation_name", None) or "ListRoots"
         return Organization(status=ORG_UNAVAILABLE, reason=_unread(errors, operation, exc), **base)
