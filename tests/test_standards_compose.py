@@ -9,9 +9,8 @@ import pytest
 
 from pytest_iam.checks import Library
 from pytest_iam.standards import StandardError, load_standard
-from support import junit_case_list
+from support import junit_case_list, one_line_error
 
-USAGE_ERROR = pytest.ExitCode.USAGE_ERROR
 LIB = Library.load()
 
 OVERLAY = """\
@@ -27,17 +26,6 @@ controls:
 
 def _by_control(path: Path) -> dict:
     return {c["props"]["control"]: c for c in junit_case_list(path) if "control" in c["props"]}
-
-
-def _usage_error(result: pytest.RunResult, *fragments: str) -> str:
-    assert result.ret == USAGE_ERROR, result.stdout.str()
-    text = result.stdout.str() + "\n" + result.stderr.str()
-    assert "Traceback" not in text
-    errors = [line for line in text.splitlines() if line.startswith("ERROR:")]
-    assert len(errors) == 1, text
-    for fragment in fragments:
-        assert fragment in errors[0], errors[0]
-    return errors[0]
 
 
 def test_overlay_overrides_skips_and_adds(pytester: pytest.Pytester, demo_snapshot: Path) -> None:
@@ -70,7 +58,7 @@ def test_override_of_an_unknown_control_stops_the_run(pytester: pytest.Pytester,
     pytester.path.joinpath("iam_acme.yaml").write_text(
         "extends: cis-aws-foundations\ncontrols:\n  - {id: cis-1.14}\n  - {id: cis-1.133, with: {max_age_days: 30}}\n")
     result = pytester.runpytest_inprocess(f"--iam-snapshot={demo_snapshot}")
-    _usage_error(result, "iam_acme.yaml: controls[1].id: no control 'cis-1.133' in the extended standard "
+    one_line_error(result, "iam_acme.yaml: controls[1].id: no control 'cis-1.133' in the extended standard "
                          "cis-aws-foundations", "did you mean 'cis-1.13'?")
 
 
@@ -207,6 +195,6 @@ def test_errors_always_fail_the_run(pytester: pytest.Pytester, demo_snapshot: Pa
     assert result.ret == pytest.ExitCode.TESTS_FAILED  # a failing Python test is never gated
 
 
-def test_a_misspelt_gate_is_a_usage_error(pytester: pytest.Pytester, demo_snapshot: Path) -> None:
+def test_a_misspelt_gate_is_a_one_line_error(pytester: pytest.Pytester, demo_snapshot: Path) -> None:
     result = pytester.runpytest_inprocess(f"--iam-snapshot={demo_snapshot}", "--iam-fail-on=hihg")
-    _usage_error(result, "--iam-fail-on: 'hihg' is not a severity (critical, high, medium, low, info); did you mean 'high'?")
+    one_line_error(result, "--iam-fail-on: 'hihg' is not a severity (critical, high, medium, low, info); did you mean 'high'?")
