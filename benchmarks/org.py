@@ -18,6 +18,12 @@ shape) and ``ListRoots`` requests (1 = the organization was read once).
 
 from __future__ import annotations
 
+if __name__ not in ("__main__", "__mp_main__"):
+    # Run as a script, this folder comes first on sys.path, where this file would stand in for the ``org`` package
+    # the standard library's ``copy`` module probes for (``from org.python.core import ...``, Jython): refuse to be
+    # imported, so that probe gets the ImportError it expects and every script here runs.
+    raise ImportError("benchmarks/org.py is a script, not a module")
+
 import argparse
 import datetime as dt
 import http.client
