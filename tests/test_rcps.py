@@ -26,11 +26,17 @@ DENY_OUTSIDERS = {
 }
 
 
+def _new_organization():
+    """A session and an Organizations client (for seeding: the in-process emulator only) of a new organization."""
+    session = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1")
+    org = session.client("organizations", region_name="us-east-1")
+    org.create_organization(FeatureSet="ALL")
+    return session, org
+
+
 @mock_aws
 def test_rcps_are_read_with_their_targets_once_the_type_is_enabled() -> None:
-    session = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1")
-    org = session.client("organizations", region_name="us-east-1")  # seeding: the in-process emulator only
-    org.create_organization(FeatureSet="ALL")
+    session, org = _new_organization()
     root = org.list_roots()["Roots"][0]["Id"]
     org.enable_policy_type(RootId=root, PolicyType="RESOURCE_CONTROL_POLICY")
     policy = org.create_policy(Content=json.dumps(DENY_OUTSIDERS), Description="deny outsiders", Name="DenyOutsiders",
@@ -48,8 +54,7 @@ def test_rcps_are_read_with_their_targets_once_the_type_is_enabled() -> None:
 
 @mock_aws
 def test_no_rcp_is_listed_when_the_type_is_not_enabled() -> None:
-    session = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1")
-    session.client("organizations", region_name="us-east-1").create_organization(FeatureSet="ALL")
+    session, _org = _new_organization()
     factory = ClientFactory(session)
     organization = read_organization(factory, ErrorLog())
     assert organization.rcps_enabled is False and organization.rcps == ()
@@ -89,9 +94,7 @@ def test_rcps_that_were_not_read_are_said_in_the_reasons() -> None:
 @mock_aws
 def test_attachments_read_per_target_equal_those_read_per_policy() -> None:
     """With more policies than roots, OUs and accounts, attachments are asked per target: fewer calls, same pairs."""
-    session = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1")
-    org = session.client("organizations", region_name="us-east-1")  # seeding: the in-process emulator only
-    org.create_organization(FeatureSet="ALL")
+    session, org = _new_organization()
     root = org.list_roots()["Roots"][0]["Id"]
     org.enable_policy_type(RootId=root, PolicyType="SERVICE_CONTROL_POLICY")
     unit = org.create_organizational_unit(ParentId=root, Name="workloads")["OrganizationalUnit"]["Id"]

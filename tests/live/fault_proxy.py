@@ -73,41 +73,39 @@ def classify(method: str, path: str, headers: object, body: bytes) -> Tuple[str,
     return f"{service}:{operation_of(method, path, headers, body)}", QUERY
 
 
+def _aws_error(protocol: str, *, json_type: str, json_status: int, xml_code: str, xml_status: int, query_code: str,
+               query_status: int, message: str) -> Tuple[int, list, bytes]:
+    """An error answer shaped as the protocol's AWS services write it: JSON (Organizations), REST XML (S3) or the
+    query XML of IAM and STS."""
+    request_id = str(uuid.uuid4())
+    if protocol == JSON:
+        payload = json.dumps({"__type": json_type, "Message": message}).encode()
+        return json_status, [("Content-Type", "application/x-amz-json-1.1"), ("x-amzn-ErrorType", json_type),
+                             ("x-amzn-RequestId", request_id)], payload
+    if protocol == REST_XML:
+        payload = (f'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>{xml_code}</Code>'
+                   f"<Message>{message}</Message><RequestId>{request_id}</RequestId>"
+                   f"<HostId>fault-proxy</HostId></Error>").encode()
+        return xml_status, [("Content-Type", "application/xml"), ("x-amz-request-id", request_id)], payload
+    payload = (f'<ErrorResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/"><Error><Type>Sender</Type>'
+               f"<Code>{query_code}</Code><Message>{message}</Message></Error>"
+               f"<RequestId>{request_id}</RequestId></ErrorResponse>").encode()
+    return query_status, [("Content-Type", "text/xml"), ("x-amzn-RequestId", request_id)], payload
+
+
 def refusal(protocol: str, operation: str) -> Tuple[int, list, bytes]:
     """An AWS-shaped AccessDenied answer for ``operation`` (``service:Operation``)."""
-    request_id = str(uuid.uuid4())
     text = f"User: arn:aws:iam::000000000000:user/auditor is not authorized to perform: {operation}"
-    if protocol == JSON:
-        payload = json.dumps({"__type": "AccessDeniedException", "Message": text}).encode()
-        return 400, [("Content-Type", "application/x-amz-json-1.1"), ("x-amzn-ErrorType", "AccessDeniedException"),
-                     ("x-amzn-RequestId", request_id)], payload
-    if protocol == REST_XML:
-        payload = (f'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>AccessDenied</Code>'
-                   f"<Message>Access Denied</Message><RequestId>{request_id}</RequestId>"
-                   f"<HostId>fault-proxy</HostId></Error>").encode()
-        return 403, [("Content-Type", "application/xml"), ("x-amz-request-id", request_id)], payload
-    payload = (f'<ErrorResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/"><Error><Type>Sender</Type>'
-               f"<Code>AccessDenied</Code><Message>{text}</Message></Error>"
-               f"<RequestId>{request_id}</RequestId></ErrorResponse>").encode()
-    return 403, [("Content-Type", "text/xml"), ("x-amzn-RequestId", request_id)], payload
+    return _aws_error(protocol, json_type="AccessDeniedException", json_status=400, xml_code="AccessDenied",
+                      xml_status=403, query_code="AccessDenied", query_status=403,
+                      message="Access Denied" if protocol == REST_XML else text)
 
 
 def throttling(protocol: str) -> Tuple[int, list, bytes]:
     """An AWS-shaped throttling answer botocore retries."""
-    request_id = str(uuid.uuid4())
-    if protocol == JSON:
-        payload = json.dumps({"__type": "TooManyRequestsException", "Message": "Rate exceeded"}).encode()
-        return 400, [("Content-Type", "application/x-amz-json-1.1"),
-                     ("x-amzn-ErrorType", "TooManyRequestsException"), ("x-amzn-RequestId", request_id)], payload
-    if protocol == REST_XML:
-        payload = (f'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>SlowDown</Code>'
-                   f"<Message>Please reduce your request rate.</Message><RequestId>{request_id}</RequestId>"
-                   f"<HostId>fault-proxy</HostId></Error>").encode()
-        return 503, [("Content-Type", "application/xml"), ("x-amz-request-id", request_id)], payload
-    payload = (f'<ErrorResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/"><Error><Type>Sender</Type>'
-               f"<Code>Throttling</Code><Message>Rate exceeded</Message></Error>"
-               f"<RequestId>{request_id}</RequestId></ErrorResponse>").encode()
-    return 400, [("Content-Type", "text/xml"), ("x-amzn-RequestId", request_id)], payload
+    return _aws_error(protocol, json_type="TooManyRequestsException", json_status=400, xml_code="SlowDown",
+                      xml_status=503, query_code="Throttling", query_status=400,
+                      message="Please reduce your request rate." if protocol == REST_XML else "Rate exceeded")
 
 
 class FaultProxy(RecordingProxy):
