@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable, Iterator, List, Optional, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
 import pytest
 import yaml
@@ -113,6 +113,21 @@ def _dummy_aws_environment(mp: pytest.MonkeyPatch, home: Optional[Path]) -> None
 @pytest.fixture
 def aws_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     _dummy_aws_environment(monkeypatch, tmp_path)
+
+
+def once(cache: Dict[str, Any], what: str, build: Callable[[], Dict[str, Any]]) -> Dict[str, Any]:
+    """Fill ``cache`` (a module-scoped dict) with ``build()`` the first time, within one test's setup so no other test
+    runs in between; a failure is remembered and fails every later test of the module with the same reason."""
+    if "built" not in cache:
+        if "failure" in cache:
+            pytest.fail(f"{what} failed in an earlier test: {cache['failure']}")
+        try:
+            cache.update(build())
+        except BaseException as exc:
+            cache["failure"] = f"{type(exc).__name__}: {str(exc)[:2000]}"
+            raise
+        cache["built"] = True
+    return cache
 
 
 RunPlugin = Callable[..., Tuple[Any, JUnitReport]]

@@ -24,6 +24,7 @@ from live_support import (  # noqa: F401 (fixtures used by name)
     emulated_account,
     library_check_ids,
     moto_endpoint,
+    once,
     run_plugin,
 )
 from seed_independent import UNSERVED_OPERATIONS, SeededWorld, seed
@@ -55,21 +56,19 @@ def fault_cache() -> Dict[str, Any]:
 @pytest.fixture
 def runs(fault_cache: Dict[str, Any], moto_endpoint: str, run_plugin: Any) -> Dict[str, Any]:
     """Seed once and run the plugin once per fault (in one setup: no other test runs in between)."""
-    if "world" not in fault_cache:
-        if "failure" in fault_cache:
-            pytest.fail(f"the fault runs failed in an earlier test: {fault_cache['failure']}")
-        try:
-            with emulated_account(MOTO_ACCOUNT):
-                fault_cache["world"] = seed(moto_endpoint)
-                for name, faults in RUNS.items():
-                    with FaultProxy(moto_endpoint, limit=REQUEST_LIMIT, **faults) as proxy:
-                        timeout = THROTTLED_RUN_TIMEOUT if faults.get("throttle") else 90
-                        result, report = run_plugin(proxy.url, timeout=timeout)
-                    fault_cache[name] = {"result": result, "report": report, "proxy": proxy}
-        except BaseException as exc:
-            fault_cache["failure"] = f"{type(exc).__name__}: {str(exc)[:2000]}"
-            raise
-    return fault_cache
+
+    def build() -> Dict[str, Any]:
+        out: Dict[str, Any] = {}
+        with emulated_account(MOTO_ACCOUNT):
+            out["world"] = seed(moto_endpoint)
+            for name, faults in RUNS.items():
+                with FaultProxy(moto_endpoint, limit=REQUEST_LIMIT, **faults) as proxy:
+                    timeout = THROTTLED_RUN_TIMEOUT if faults.get("throttle") else 90
+                    result, report = run_plugin(proxy.url, timeout=timeout)
+                out[name] = {"result": result, "report": report, "proxy": proxy}
+        return out
+
+    return once(fault_cache, "the fault runs", build)
 
 
 def _outcomes(report: JUnitReport) -> Dict[str, str]:

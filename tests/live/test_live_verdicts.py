@@ -23,6 +23,7 @@ from live_support import (  # noqa: F401 (fixtures used by name)
     emulated_account,
     library_check_ids,
     moto_endpoint,
+    once,
     run_plugin,
 )
 from seed_independent import UNSERVED_OPERATIONS, VACUOUS, SeededWorld, seed
@@ -66,19 +67,15 @@ def live_cache() -> Dict[str, Any]:
 def live(live_cache: Dict[str, Any], moto_endpoint: str, run_plugin: Any,
          tmp_path_factory: pytest.TempPathFactory) -> Dict[str, Any]:
     """Seed the world and run the plugin against it once per module (in one setup: no test runs in between)."""
-    if "report" not in live_cache:
-        if "failure" in live_cache:
-            pytest.fail(f"the live run failed in an earlier test: {live_cache['failure']}")
+
+    def build() -> Dict[str, Any]:
         keep = tmp_path_factory.mktemp("live-run")
-        try:
-            with emulated_account(MOTO_ACCOUNT):
-                world = seed(moto_endpoint)
-                result, report = run_plugin(moto_endpoint, extra=["--iam-save-snapshot", str(keep / "snapshots")])
-        except BaseException as exc:
-            live_cache["failure"] = f"{type(exc).__name__}: {str(exc)[:2000]}"
-            raise
-        live_cache.update(world=world, result=result, report=report, snapshots=keep / "snapshots")
-    return live_cache
+        with emulated_account(MOTO_ACCOUNT):
+            world = seed(moto_endpoint)
+            result, report = run_plugin(moto_endpoint, extra=["--iam-save-snapshot", str(keep / "snapshots")])
+        return dict(world=world, result=result, report=report, snapshots=keep / "snapshots")
+
+    return once(live_cache, "the live run", build)
 
 
 def test_standard_lists_every_library_check_and_each_has_an_expected_verdict(live: Dict[str, Any]) -> None:

@@ -28,6 +28,7 @@ from live_support import (  # noqa: F401 (fixtures used by name)
     emulated_account,
     library_check_ids,
     moto_endpoint,
+    once,
     run_plugin,
 )
 from pytest_iam.aws import ClientFactory, ReadOnlyViolation, is_read_only
@@ -156,20 +157,16 @@ def proxied_cache() -> Dict[str, Any]:
 @pytest.fixture
 def proxied_run(proxied_cache: Dict[str, Any], moto_endpoint: str, run_plugin: Any) -> Dict[str, Any]:
     """Seed the world directly, then run the plugin through a recording proxy (once per module, in one setup)."""
-    if "requests" not in proxied_cache:
-        if "failure" in proxied_cache:
-            pytest.fail(f"the proxied run failed in an earlier test: {proxied_cache['failure']}")
-        try:
-            with emulated_account(MOTO_ACCOUNT):
-                world = seed(moto_endpoint)  # straight to the emulator: the proxy sees only the plugin's requests
-                with RecordingProxy(moto_endpoint, limit=5000, timeout=20) as proxy:
-                    result, report = run_plugin(proxy.url)
-                    requests, overflow = proxy.requests, proxy.overflow
-        except BaseException as exc:
-            proxied_cache["failure"] = f"{type(exc).__name__}: {str(exc)[:2000]}"
-            raise
-        proxied_cache.update(world=world, result=result, report=report, requests=requests, overflow=overflow)
-    return proxied_cache
+
+    def build() -> Dict[str, Any]:
+        with emulated_account(MOTO_ACCOUNT):
+            world = seed(moto_endpoint)  # straight to the emulator: the proxy sees only the plugin's requests
+            with RecordingProxy(moto_endpoint, limit=5000, timeout=20) as proxy:
+                result, report = run_plugin(proxy.url)
+                requests, overflow = proxy.requests, proxy.overflow
+        return dict(world=world, result=result, report=report, requests=requests, overflow=overflow)
+
+    return once(proxied_cache, "the proxied run", build)
 
 
 def test_full_run_reaches_the_emulator_only_with_reads(proxied_run: Dict[str, Any]) -> None:
