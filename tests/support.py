@@ -13,23 +13,9 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 
 
-def junit_cases(path: Path) -> Dict[str, dict]:
-    """{testcase name: {"outcome": passed|failed|error|skipped, "props": {name: value}, "classname": ...}}."""
-    root = ET.parse(path).getroot()
-    cases = {}
-    for case in root.iter("testcase"):
-        outcome = "passed"
-        for tag in ("failure", "error", "skipped"):
-            if case.find(tag) is not None:
-                outcome = {"failure": "failed"}.get(tag, tag)
-        props = {p.get("name"): p.get("value") for p in case.iter("property")}
-        cases[case.get("name")] = {"outcome": outcome, "props": props, "classname": case.get("classname")}
-    return cases
-
-
 def junit_case_list(path: Path) -> list:
     """Every testcase in file order, as ``{"name", "classname", "outcome", "props"}`` (names may repeat across
-    standards, so a list rather than a dict)."""
+    standards, so a list rather than a dict); outcome is passed, failed, error or skipped."""
     root = ET.parse(path).getroot()
     out = []
     for case in root.iter("testcase"):
@@ -40,6 +26,11 @@ def junit_case_list(path: Path) -> list:
         props = {p.get("name"): p.get("value") for p in case.iter("property")}
         out.append({"name": case.get("name"), "classname": case.get("classname"), "outcome": outcome, "props": props})
     return out
+
+
+def junit_cases(path: Path) -> Dict[str, dict]:
+    """{testcase name: {"outcome": passed|failed|error|skipped, "props": {name: value}, "classname": ...}}."""
+    return {case.pop("name"): case for case in junit_case_list(path)}
 
 
 def suite_properties(path: Path) -> list:
