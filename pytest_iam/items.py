@@ -121,7 +121,7 @@ class ControlItem(pytest.Item):
         except AccountUnavailable as exc:
             self.user_properties.extend(control_properties(
                 self.control, self.standard, self.account, reason=str(exc),
-                account_id=_configured_account_id(iam_state, self.account)))
+                account_id=iam_state.known_account_id(self.account)))
             raise ControlNotEvaluated(str(exc)) from None
         result = run_check(self.control.check, inventory, self.control.params)
         result = apply_waivers(result, self.standard.waivers, self.control)
@@ -160,11 +160,6 @@ class ControlItem(pytest.Item):
 
     def reportinfo(self):  # type: ignore[no-untyped-def]
         return self.path, self._line(), f"{self.control.id}: {self.control.check.title} [{self.account}]"
-
-
-def _configured_account_id(iam_state: Any, name: str) -> str:
-    """The account id when it is known without a call (a snapshot, an organization member); otherwise empty."""
-    return iam_state.known_account_id(name)
 
 
 def not_evaluated_text(item: pytest.Item, call: pytest.CallInfo) -> Optional[str]:

@@ -13,6 +13,7 @@ import pytest
 
 from . import __version__
 from .checks import SEVERITIES
+from .findings import plural
 from .evidence import account_properties
 from .items import ControlItem, not_evaluated_text
 from .secrets import redact
@@ -21,10 +22,6 @@ from .session import IamSession
 OUTCOMES = ("failed", "error", "passed", "skipped")
 OUTCOME_WORDS = {"failed": "failed", "error": "could not be evaluated", "passed": "passed",
                  "skipped": "skipped on purpose"}
-
-
-def plural(count: int, word: str) -> str:
-    return f"{count} {word}" + ("" if count == 1 else "s")
 
 
 def _uses_iam(item: pytest.Item) -> bool:

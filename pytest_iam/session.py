@@ -29,6 +29,7 @@ import pytest
 from .accounts import Account, AccountsError, AccountSpec, load_accounts_file, resolve_spec, split_names
 from .organization import MemberAccount, OrganizationTarget, expand, parse_shard, shard_of
 from .checks import CheckDefinitionError, Library, register_predicates
+from .findings import plural
 from .evidence import suite_properties
 from .inventory import Inventory, SnapshotError, load_snapshot, save_snapshot
 from .secrets import redact
@@ -221,7 +222,7 @@ class IamSession:
         tests = [what for kind, what in self.needs_account if kind == "test"]
         parts = [", ".join(standards)] if standards else []
         if tests:
-            parts.append(f"{len(tests)} test{'s' if len(tests) != 1 else ''} that use{'s' if len(tests) == 1 else ''} iam")
+            parts.append(f"{plural(len(tests), 'test')} that use{'s' if len(tests) == 1 else ''} iam")
         needs = "needs" if len(standards) + len(tests) == 1 else "need"
         return f"no account to check: {' and '.join(parts)} {needs} one; {NO_ACCOUNT_HELP}"
 
