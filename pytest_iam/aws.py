@@ -15,7 +15,6 @@ as far as serialising, signing or sending a request.
 from __future__ import annotations
 
 import contextlib
-import contextvars
 import threading
 from collections import Counter
 from typing import Any, Callable, Iterator, Optional
@@ -213,29 +212,70 @@ def is_loopback(endpoint_url: str) -> bool:
 
 
 _CLIENT_LOCK = threading.Lock()
-_EMULATOR_CREDENTIALS: "contextvars.ContextVar[Optional[dict]]" = contextvars.ContextVar("emulator_credentials",
-                                                                                          default=None)
+_ACCOUNT_LOCK = threading.RLock()
+_current_account: Optional[dict] = None  # the credentials of the emulated account being worked on, if any
+_DEFAULT_EMULATOR_CREDENTIALS = {"aws_access_key_id": "mock", "aws_secret_access_key": "mock"}
 
 
 @contextlib.contextmanager
 def emulated_account(credentials: dict) -> Iterator[None]:
-    """Within this block, ``emulator_client`` signs with ``credentials`` (boto3 keyword names): the emulator serves
-    the account those credentials belong to (moto: the account of an assumed role, or of an access key it issued)."""
-    token = _EMULATOR_CREDENTIALS.set(dict(credentials))
-    try:
-        yield
-    finally:
-        _EMULATOR_CREDENTIALS.reset(token)
+    """Within this block, emulator clients sign with ``credentials`` (boto3 keyword names): the emulator serves
+    the account those credentials belong to (moto: the account of an assumed role, or of an access key it issued).
+
+    The account is the process's, not the thread's: a collector's worker threads sign as it too. One block runs at a
+    time (others wait); the same thread may nest them.
+    """
+    global _current_account
+    with _ACCOUNT_LOCK:
+        previous, _current_account = _current_account, dict(credentials)
+        try:
+            yield
+        finally:
+            _current_account = previous
+
+
+class NoEmulatedAccount(RuntimeError):
+    """A client bound to no default account signed a request outside any ``emulated_account`` block."""
+
+
+class EmulatedAccountCredentials(botocore.credentials.Credentials):
+    """The credentials of whichever account ``emulated_account`` makes current, read each time a request is signed.
+
+    A client of a local emulator holds one of these instead of fixed keys, so one client serves every emulated
+    account of the process: a client costs milliseconds and thousands of objects to make (EC2's holds a model of
+    hundreds of operations), and a process may build hundreds of scenario accounts. Outside any block, ``default``
+    is used, or, when it is None, signing stops with an error rather than reaching some other account.
+    """
+
+    def __init__(self, default: Optional[dict] = None) -> None:  # noqa: D107 (no keys of its own to normalise)
+        self.default = default
+        self.method = "emulated-account"
+
+    def _current(self) -> dict:
+        credentials = _current_account or self.default
+        if credentials is None:
+            raise NoEmulatedAccount("an emulated account's client was used outside its account's block "
+                                    "(pytest_iam.aws.emulated_account): it would have reached another account")
+        return credentials
+
+    access_key = property(lambda self: self._current()["aws_access_key_id"])
+    secret_key = property(lambda self: self._current()["aws_secret_access_key"])
+    token = property(lambda self: self._current().get("aws_session_token"))
+    account_id = property(lambda self: None)
+
+    def get_frozen_credentials(self) -> botocore.credentials.ReadOnlyCredentials:
+        current = self._current()
+        return botocore.credentials.ReadOnlyCredentials(current["aws_access_key_id"], current["aws_secret_access_key"],
+                                                        current.get("aws_session_token"), None)
 
 
 _EMULATOR_LOADER: Any = None
-_EMULATOR_CLIENTS: "dict[tuple, Any]" = {}  # in order of last use
-_EMULATOR_CLIENTS_KEPT = 64
 
 
-def emulator_session(credentials: dict, region: str = "us-east-1") -> boto3.Session:
-    """A boto3 session with these credentials (boto3 keyword names) for a local emulator. Every such session shares
-    one botocore data loader, so service models are parsed once per process, not once per session."""
+def emulator_session(region: str = "us-east-1", default: Optional[dict] = _DEFAULT_EMULATOR_CREDENTIALS) -> boto3.Session:
+    """A boto3 session for a local emulator that signs as the current emulated account (``emulated_account``;
+    ``default`` outside any block, or an error when it is None). Every such session shares one botocore data
+    loader, so service models are parsed once per process."""
     global _EMULATOR_LOADER
     core = botocore.session.get_session()
     with _CLIENT_LOCK:
@@ -243,30 +283,32 @@ def emulator_session(credentials: dict, region: str = "us-east-1") -> boto3.Sess
             _EMULATOR_LOADER = core.get_component("data_loader")
         else:
             core.register_component("data_loader", _EMULATOR_LOADER)
-    core.set_credentials(credentials["aws_access_key_id"], credentials["aws_secret_access_key"],
-                         credentials.get("aws_session_token"))
+    core._credentials = EmulatedAccountCredentials(default)
     return boto3.Session(botocore_session=core, region_name=region)
+
+
+_EMULATOR_CLIENTS: "dict[tuple, Any]" = {}  # in order of last use
+_EMULATOR_CLIENTS_KEPT = 64
 
 
 def emulator_client(service: str, endpoint_url: str, region: str = "us-east-1") -> Any:
     """A WRITABLE client, for seeding a local emulator (moto, LocalStack) on a loopback address and nothing else.
 
     Mock accounts, the test suite and the benchmarks build their worlds with it. It refuses any endpoint that is not
-    on 127.0.0.0/8 or localhost, so it can never change a real account.
+    on 127.0.0.0/8 or localhost, so it can never change a real account. It signs as the current emulated account
+    (``emulated_account``), else with the emulator's default keys.
     """
     if not is_loopback(endpoint_url):
         raise ReadOnlyViolation(f"writable clients are only for a local emulator; {endpoint_url!r} is not loopback")
-    credentials = _EMULATOR_CREDENTIALS.get() or {"aws_access_key_id": "mock", "aws_secret_access_key": "mock"}
-    key = (service, endpoint_url, region, credentials["aws_access_key_id"], credentials["aws_secret_access_key"],
-           credentials.get("aws_session_token"))
-    with _CLIENT_LOCK:  # a client is costly to make: one per service, region, endpoint and credentials
+    key = (service, endpoint_url, region)
+    with _CLIENT_LOCK:  # a client is costly to make: one per service, region and endpoint
         client = _EMULATOR_CLIENTS.pop(key, None)
         if client is not None:
             _EMULATOR_CLIENTS[key] = client  # the most recently used last
             return client
-    session = emulator_session(credentials, region)
-    client = session.client(service, endpoint_url=endpoint_url, region_name=region,
-                            config=Config(user_agent_extra=USER_AGENT + " seeding", retries={"max_attempts": 2}))
+    client = emulator_session(region).client(
+        service, endpoint_url=endpoint_url, region_name=region,
+        config=Config(user_agent_extra=USER_AGENT + " seeding", retries={"max_attempts": 2}))
     if service == "s3control":
         client.meta.events.register("before-sign.s3-control", _strip_account_host_prefix)
     with _CLIENT_LOCK:

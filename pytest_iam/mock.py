@@ -6,8 +6,9 @@ Usage::
     # a real boto3 session, talking over HTTP to a moto server on 127.0.0.1 that holds the scenario
 
 The scenario is seeded through ordinary API calls (writable clients exist only for a loopback emulator, see
-``pytest_iam.aws.emulator_client``). What moto cannot express is filled by ``MotoGaps``, the one small adapter that
-knows moto's internals: a ``<root_account>`` row in the credential report and a real generation time, the account
+``pytest_iam.aws.emulator_client``), except its users, whom ``MotoGaps`` writes into the emulator's IAM backend with
+the methods the API handlers call (a user takes five or more requests). What moto cannot express is filled by
+``MotoGaps`` too, the one small adapter that knows moto's internals: a ``<root_account>`` row in the credential report and a real generation time, the account
 summary's root facts, back-dated keys, passwords and last-use times, and root's virtual MFA device. The collectors
 never know any of this; they read the emulator exactly as they read AWS.
 """
@@ -348,9 +349,13 @@ def _policy_paths(scenario: dict) -> Dict[str, str]:
     return {p["name"]: p.get("path", "/") for p in scenario.get("policies", [])}
 
 
-def seed(scenario: dict, endpoint: str, now: Optional[dt.datetime] = None, account_id: str = DEFAULT_ACCOUNT_ID) -> None:
-    """Create the scenario's resources in the emulator behind ``endpoint``."""
+def seed(scenario: dict, endpoint: str, now: Optional[dt.datetime] = None, account_id: str = DEFAULT_ACCOUNT_ID,
+         public_images: bool = True) -> None:
+    """Create the scenario's resources in the emulator behind ``endpoint``; ``public_images=False`` for an account of
+    its own, which then holds none of the emulator's public machine images (see ``MotoGaps.without_public_images``)."""
     now = now or dt.datetime.now(dt.timezone.utc)
+    if not public_images:
+        MotoGaps(account_id).without_public_images()
     if scenario.get("organization"):
         # the organization id is made by the emulator: documents refer to it as @organization_id@
         org_id = _seed_organization(scenario["organization"], endpoint, account_id)
@@ -370,8 +375,7 @@ def seed(scenario: dict, endpoint: str, now: Optional[dt.datetime] = None, accou
             iam.attach_group_policy(GroupName=group["name"], PolicyArn=_policy_arn(ref, account_id, paths.get(ref, "/")))
         for name, document in (group.get("inline_policies") or {}).items():
             iam.put_group_policy(GroupName=group["name"], PolicyName=name, PolicyDocument=_doc(document))
-    for user in scenario.get("users", []):
-        _seed_user(iam, user, account_id, paths)
+    MotoGaps(account_id).add_users(scenario.get("users", []), paths)
     for role in scenario.get("roles", []):
         params = dict(RoleName=role["name"], Path=role.get("path", "/"), AssumeRolePolicyDocument=_doc(role["trust"]))
         if role.get("tags"):
@@ -395,30 +399,6 @@ def seed(scenario: dict, endpoint: str, now: Optional[dt.datetime] = None, accou
 def _has_console(user: dict) -> bool:
     """``console: true`` or ``console: {last_used_days: N}`` (an empty mapping: a password never used)."""
     return user.get("console") not in (None, False)
-
-
-def _seed_user(iam: Any, user: dict, account_id: str, paths: Dict[str, str]) -> None:
-    name = user["name"]
-    iam.create_user(UserName=name, Path=user.get("path", "/"), **({"Tags": _tag_list(user["tags"])} if user.get("tags") else {}))
-    if _has_console(user):
-        iam.create_login_profile(UserName=name, Password="Not-a-real-password-1!")
-    for group in user.get("groups", []):
-        iam.add_user_to_group(GroupName=group, UserName=name)
-    for ref in user.get("attached_policies", []):
-        iam.attach_user_policy(UserName=name, PolicyArn=_policy_arn(ref, account_id, paths.get(ref, "/")))
-    for policy_name, document in (user.get("inline_policies") or {}).items():
-        iam.put_user_policy(UserName=name, PolicyName=policy_name, PolicyDocument=_doc(document))
-    for _ in user.get("access_keys", []):
-        iam.create_access_key(UserName=name)
-    mfa = user.get("mfa", "none")
-    if mfa == "virtual":
-        serial = iam.create_virtual_mfa_device(VirtualMFADeviceName=name)["VirtualMFADevice"]["SerialNumber"]
-        iam.enable_mfa_device(UserName=name, SerialNumber=serial, AuthenticationCode1="123456", AuthenticationCode2="654321")
-    elif mfa == "hardware":
-        iam.enable_mfa_device(
-            UserName=name, SerialNumber=f"GAHT{zlib.crc32(name.encode()) % 10**8:08d}", AuthenticationCode1="123456",
-            AuthenticationCode2="654321",
-        )
 
 
 def _seed_s3(scenario: dict, endpoint: str, account_id: str) -> None:
@@ -651,6 +631,59 @@ class MotoGaps:
             policy = AWSManagedPolicy.from_data(data[arn]["name"], self.account_id, "us-east-1", data[arn])
             self.backend.aws_managed_policies.append(policy)
             self.backend.managed_policies[policy.arn] = policy
+
+    _imageless: set = set()  # accounts whose EC2 regions start without the emulator's public images
+
+    def without_public_images(self) -> None:
+        """Let this account's EC2 regions start with no public images. Moto loads about 1,300 (each with a volume and
+        a snapshot) into every account and region on its first EC2 request: 50 ms and 12,000 objects a scenario
+        account, which nothing pytest-iam reads looks at (instances start from any image id: moto checks images only
+        when asked to, with MOTO_ENABLE_AMI_VALIDATION)."""
+        MotoGaps._imageless.add(self.account_id)
+        self._install_imageless()
+
+    @classmethod
+    def _install_imageless(cls) -> None:
+        from moto.ec2.models.amis import AmiBackend
+
+        if _is_patched(AmiBackend._load_amis):
+            return
+
+        original = AmiBackend._load_amis
+
+        def _load_amis(self: Any) -> None:
+            if getattr(self, "account_id", None) not in cls._imageless:
+                original(self)
+
+        AmiBackend._load_amis = _mark_patched(_load_amis)
+
+    def add_users(self, users: list, paths: Dict[str, str]) -> None:
+        """Create the scenario's users with their passwords, groups, policies, access keys and MFA devices.
+
+        Written through the emulator's IAM backend, with the very methods its API handlers call (so names, policy
+        documents and quotas are validated as over HTTP): the five or more requests a user needs cost about 25 ms
+        over HTTP, which made a scenario of a few dozen users take most of a second to build.
+        """
+        iam = self.backend
+        for user in users:
+            name = user["name"]
+            iam.create_user("us-east-1", name, path=user.get("path", "/"), tags=_tag_list(user.get("tags") or {}))
+            if _has_console(user):
+                iam.create_login_profile(name, "Not-a-real-password-1!")
+            for group in user.get("groups", []):
+                iam.add_user_to_group(group, name)
+            for ref in user.get("attached_policies", []):
+                iam.attach_user_policy(_policy_arn(ref, self.account_id, paths.get(ref, "/")), name)
+            for policy_name, document in (user.get("inline_policies") or {}).items():
+                iam.put_user_policy(name, policy_name, _doc(document))
+            for _ in user.get("access_keys", []):
+                iam.create_access_key(name)
+            mfa = user.get("mfa", "none")
+            if mfa == "virtual":
+                serial = iam.create_virtual_mfa_device(name, "/").serial_number
+                iam.enable_mfa_device(name, serial, "123456", "654321")
+            elif mfa == "hardware":
+                iam.enable_mfa_device(name, f"GAHT{zlib.crc32(name.encode()) % 10**8:08d}", "123456", "654321")
 
     def _apply_roles_and_certificates(self, scenario: dict, now: dt.datetime) -> None:
         by_name = {r.name: r for r in self.backend.roles.values()}

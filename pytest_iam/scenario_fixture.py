@@ -90,25 +90,25 @@ class ScenarioAccounts:
         __tracebackhide__ = True
         try:
             expanded, _source = read_scenario(scenario, self.base_dir, self.label)
-        except mock.ScenarioError as exc:  # a scenario the test wrote wrongly: one line, naming the place
+        except mock.ScenarioError as exc:  # a scenario the test wrote wrongly: one line, naming the place, once
             import pytest
 
-            pytest.fail(str(exc), pytrace=False)
+            raise pytest.fail.Exception(str(exc), pytrace=False) from None
         account_id = next_account_id()
         endpoint = mock.server_endpoint()
         credentials = _credentials_for(endpoint, account_id)
         self._credentials[account_id] = credentials
+        spec = AccountSpec(name=name or f"scenario-{account_id}", source=self.label)
+        account = Account(spec, _factory=_collector_factory(endpoint))
         with emulated_account(credentials):
-            mock.seed(_with_account(expanded, account_id), endpoint, account_id=account_id)
+            mock.seed(_with_account(expanded, account_id), endpoint, account_id=account_id, public_images=False)
             # a report generated before collection, as in an account whose report is less than 4 hours old: the
             # collector's first GenerateCredentialReport answers COMPLETE and it fetches the report without a wait
             emulator_client("iam", endpoint).generate_credential_report()
-        session = emulator_session(credentials)
-        spec = AccountSpec(name=name or f"scenario-{account_id}", source=self.label)
-        account = Account(spec, _factory=ClientFactory(session, endpoint_url=endpoint, max_attempts=2))
-        from .collect import collect_inventory
+            from .collect import collect_inventory
 
-        view = IamView(collect_inventory(account), self.library, account)
+            inventory = collect_inventory(account)
+        view = IamView(inventory, self.library, account)
         self.built.append(view)
         return view
 
@@ -123,6 +123,19 @@ class ScenarioAccounts:
                 for bucket in s3.list_buckets().get("Buckets", []):
                     s3.delete_bucket(Bucket=bucket["Name"])
         self._credentials.clear()
+
+
+_FACTORIES: Dict[str, ClientFactory] = {}
+
+
+def _collector_factory(endpoint: str) -> ClientFactory:
+    """The read-only clients every scenario account of the process is collected with, one set per emulator: they
+    sign as the account being built (``emulated_account``) and refuse to sign outside its block. Their call counts
+    are those of every scenario account together; no report shows them."""
+    with _LOCK:
+        if endpoint not in _FACTORIES:
+            _FACTORIES[endpoint] = ClientFactory(emulator_session(default=None), endpoint_url=endpoint, max_attempts=2)
+        return _FACTORIES[endpoint]
 
 
 def _credentials_for(endpoint: str, account_id: str) -> dict:

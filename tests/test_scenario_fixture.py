@@ -68,3 +68,31 @@ def test_team_checks_unit_tested_on_scenarios(pytester: pytest.Pytester) -> None
     result.stdout.fnmatch_lines(["*test_a_wrong_scenario_is_one_line*",
                                  "*users[[]0[]].groups[[]0[]]: no group named 'admins' in this scenario*"])
     assert "no account to check" not in result.stdout.str()
+    # the line once, with no chained "During handling of the above exception" repeating it
+    assert result.stdout.str().count("no group named 'admins' in this scenario") == 1
+    assert "During handling" not in result.stdout.str()
+
+
+def test_a_scenario_account_is_collected_as_itself_and_its_clients_refuse_to_sign_after() -> None:
+    """Every scenario account shares one set of collector clients, which sign as the account being built; outside
+    its build they refuse, rather than reach whichever account the emulator would default to."""
+    from pytest_iam.aws import NoEmulatedAccount
+    from pytest_iam.checks import Library
+    from pytest_iam.scenario_fixture import ScenarioAccounts
+
+    accounts = ScenarioAccounts(Library.load())
+    try:
+        web = accounts({"roles": [{"name": "web", "trust": {"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]}}],
+            "instances": [{"name": "web-1", "profile": "web"}, {"name": "batch-1"}]})
+        other = accounts({"users": [{"name": "solo"}]})
+        assert web.account.factory is other.account.factory
+        assert [u.name for u in other.users] == ["solo"] and not web.users
+        # moto's public images are not loaded into scenario accounts; instances start and are read all the same
+        result = web.check("ec2-instance-profile")
+        assert [f.resource for f in result.failed] == [i.arn for i in web.instances if i.name == "batch-1"]
+        assert sorted(i.name for i in web.instances) == ["batch-1", "web-1"]
+        with pytest.raises(NoEmulatedAccount, match="outside its account's block"):
+            web.account.factory.client("iam").list_users()
+    finally:
+        accounts.close()
