@@ -84,7 +84,10 @@ def test_platform_team_with_a_pack_and_unit_tested_checks(pytester: pytest.Pytes
     cases = junit_case_list(root / "team.xml")
     python_tests = {c["name"]: c["outcome"] for c in cases if c["name"].startswith("test_")}
     assert python_tests and set(python_tests.values()) == {"passed"}, python_tests
-    assert {"test_service_user_with_console_fails", "test_admin_with_hardware_mfa_passes"} <= set(python_tests)
+    assert {"test_service_user_with_console_fails", "test_admins_hardware_mfa[hardware-mfa-passes]",
+            "test_admins_hardware_mfa[virtual-mfa-fails]"} <= set(python_tests)
+    unit_tests = [c for c in cases if c["classname"] == "test_team_checks"]
+    assert len(unit_tests) >= 20, unit_tests  # the README's table of scenario cases, each an account of its own
     controls = {c["props"]["control"]: c["outcome"] for c in cases if "control" in c["props"]}
     assert controls == {
         "ACME-IAM-01": "passed",
