@@ -5,7 +5,8 @@ Usage::
     pytest-iam verify out/                 # exit 0 and one line, or one line per changed, added or removed file and 1
     pytest-iam verify out/ --sha256 HEX    # also require the manifest's SHA-256 printed at the end of the run
     pytest-iam diff last/ out/             # what changed between two bundles (exit 0); --json prints diff.json's form
-    pytest-iam report out/                 # (re)write out/report.html from the bundle
+    pytest-iam report out/                 # write out/report.html again from the bundle (the same bytes, or refused)
+    pytest-iam report out/ -o page.html    # the bundle's page, written elsewhere
     pytest-iam merge org/ shard-1/ shard-2/   # one bundle from the bundles of a --iam-shard matrix
 """
 
@@ -33,8 +34,11 @@ def _parser() -> argparse.ArgumentParser:
     diff.add_argument("old", type=Path)
     diff.add_argument("new", type=Path)
     diff.add_argument("--json", action="store_true", help="print the diff as JSON (the form of diff.json)")
-    report = commands.add_parser("report", help="write BUNDLE/report.html from the bundle's files")
+    report = commands.add_parser("report", help="write the bundle's page from its files: BUNDLE/report.html when that "
+                                                "is missing or would be the same bytes, else refused (use -o)")
     report.add_argument("bundle", type=Path)
+    report.add_argument("-o", "--output", type=Path, default=None, metavar="PATH",
+                        help="write the page here instead of into the bundle")
     merge = commands.add_parser("merge", help="merge the bundles of disjoint accounts (the jobs of a --iam-shard "
                                               "matrix) into OUT")
     merge.add_argument("out", type=Path)
@@ -102,20 +106,18 @@ def _diff(old: Path, new: Path, as_json: bool) -> int:
     return 0
 
 
-def _report(bundle: Path) -> int:
+def _report(bundle: Path, output: Optional[Path]) -> int:
     try:
         from .report_html import ReportError, write_report
     except ImportError as exc:
         print(f"error: the HTML report is not available: {exc}", file=sys.stderr)
         return 2
     try:
-        out = write_report(bundle)
+        out = write_report(bundle, output)
     except ReportError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(f"{out}")
-    print("note: the bundle's manifest does not list a rewritten report.html's new hash; `verify` names it as changed"
-          " if it differs", file=sys.stderr)
     return 0
 
 
@@ -127,7 +129,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         return _diff(args.old, args.new, args.json)
     if args.command == "merge":
         return _merge(args.out, args.bundles)
-    return _report(args.bundle)
+    return _report(args.bundle, args.output)
 
 
 if __name__ == "__main__":  # pragma: no cover

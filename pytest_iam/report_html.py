@@ -12,6 +12,7 @@ is shown as text. Every text is masked by :func:`pytest_iam.secrets.redact` on t
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections import defaultdict
@@ -274,7 +275,9 @@ def render_report(manifest: Mapping[str, Any], findings: List[Mapping[str, Any]]
     return template.render(
         accounts=accounts, totals=totals, total=sum(totals.values()), run=run, diff=diff,
         baseline=_plain((diff or {}).get("baseline")), diff_sections=diff_sections,
-        files=sorted((manifest.get("files") or {}).items()),
+        # the page never lists itself: its hash is in the manifest, written after it. So the page rendered again from
+        # an intact bundle is the same bytes, and `pytest-iam report` leaves the bundle verifying.
+        files=sorted((name, digest) for name, digest in (manifest.get("files") or {}).items() if name != REPORT_NAME),
         sources=sorted((manifest.get("standards_and_checks") or {}).items()),
         reviews=reviews, findings_total=len(findings),
         tally_mismatch=tally_total is not None and tally_total != len(findings), tally_total=tally_total,
@@ -292,8 +295,9 @@ def _read_json(path: Path) -> Any:
         raise ReportError(f"{path}: cannot be read as JSON ({exc}); write the bundle again with --iam-evidence") from None
 
 
-def write_report(bundle_dir: Path) -> Path:
-    """Write ``bundle_dir/report.html`` from the bundle's manifest, findings and diff (when there is one)."""
+def render_bundle(bundle_dir: Path) -> str:
+    """The page of a bundle, from its manifest, findings and diff (when there is one): from an intact bundle, the
+    same text as the page the run wrote."""
     bundle_dir = Path(bundle_dir)
     manifest = _read_json(bundle_dir / "manifest.json")
     findings_path = bundle_dir / "findings.ocsf.jsonl"
@@ -307,6 +311,23 @@ def write_report(bundle_dir: Path) -> Path:
         raise ReportError(f"{exc}; write the bundle again with --iam-evidence") from None
     diff_path = bundle_dir / "diff.json"
     diff = _read_json(diff_path) if diff_path.exists() else None
-    out = bundle_dir / REPORT_NAME
-    out.write_text(render_report(manifest, findings, diff), encoding="utf-8")
-    return out
+    return render_report(manifest, findings, diff)
+
+
+def write_report(bundle_dir: Path, out: Optional[Path] = None) -> Path:
+    """Write the bundle's page to ``out`` (default ``bundle_dir/report.html``).
+
+    The page inside a bundle is evidence: its hash is in the manifest. Written there again, it must be those very
+    bytes (an intact bundle gives them) or be missing; a page that would differ (a bundle from another version, a
+    changed file) is refused with a ReportError, and can be written elsewhere with ``out``.
+    """
+    bundle_dir = Path(bundle_dir)
+    data = render_bundle(bundle_dir).encode("utf-8")
+    target = Path(out) if out is not None else bundle_dir / REPORT_NAME
+    if out is None and target.exists():
+        recorded = (_read_json(bundle_dir / "manifest.json").get("files") or {}).get(REPORT_NAME)
+        if recorded is not None and hashlib.sha256(data).hexdigest() != recorded:
+            raise ReportError(f"{target}: the bundle's page is evidence (its SHA-256 is in the manifest) and the page "
+                              "rendered now would differ from it; write it elsewhere with -o PATH")
+    target.write_bytes(data)
+    return target

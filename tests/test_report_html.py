@@ -213,3 +213,29 @@ def test_a_control_skipped_on_purpose_is_never_shown_as_passed() -> None:
     assert "Could not be evaluated" not in article.text
     totals = page.find("section", id="summary").find("p", class_="totals")
     assert _count(totals, "skipped") == 1 and _count(totals, "pass") == 2
+
+
+def test_the_page_written_again_from_an_intact_bundle_is_the_same_bytes_and_a_changed_one_is_not_overwritten(
+        tmp_path, capsys) -> None:
+    """The page is evidence (its hash is in the manifest): `report` reproduces it exactly, and never replaces it with
+    a page that differs."""
+    from pytest_iam.bundle import finish_bundle, verify_bundle
+
+    manifest, findings, diff = sample()
+    bundle = tmp_path / "out"
+    bundle.mkdir()
+    finish_bundle(bundle, {k: v for k, v in manifest.items() if k != "files"}, findings, diff=diff)
+    written = (bundle / "report.html").read_bytes()
+    assert cli.main(["report", str(bundle)]) == 0
+    assert (bundle / "report.html").read_bytes() == written
+    assert not [p for p in verify_bundle(bundle) if "report.html" in p]  # (the sample names snapshots it lacks)
+
+    changed = json.loads((bundle / "manifest.json").read_text(encoding="utf-8"))
+    changed["accounts"]["demo"]["caller_arn"] = "arn:aws:iam::123456789012:user/someone-else"
+    (bundle / "manifest.json").write_text(json.dumps(changed), encoding="utf-8")
+    capsys.readouterr()
+    assert cli.main(["report", str(bundle)]) == 2
+    assert "the page rendered now would differ from it; write it elsewhere with -o PATH" in capsys.readouterr().err
+    assert (bundle / "report.html").read_bytes() == written  # the evidence is untouched
+    assert cli.main(["report", str(bundle), "-o", str(tmp_path / "page.html")]) == 0
+    assert "someone-else" in (tmp_path / "page.html").read_text(encoding="utf-8")
