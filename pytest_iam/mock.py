@@ -23,7 +23,7 @@ import threading
 import zlib
 from importlib import resources
 from pathlib import Path
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Callable, Dict, Optional, Tuple
 
 import boto3
 from cryptography import x509  # imported once, with the module: its curve classes must stay the same objects
@@ -529,9 +529,14 @@ def _is_patched(method: Any) -> bool:
     return getattr(method, _PATCH_MARK, False)
 
 
-def _mark_patched(function: Any) -> Any:
-    setattr(function, _PATCH_MARK, True)
-    return function
+def _patch_once(owner: Any, name: str, wrap: Callable[[Any], Any]) -> None:
+    """Replace the emulator's ``owner.name`` by ``wrap(original)``, unless the adapter's version is there already."""
+    original = getattr(owner, name)
+    if _is_patched(original):
+        return
+    replacement = wrap(original)
+    setattr(replacement, _PATCH_MARK, True)
+    setattr(owner, name, replacement)
 
 
 class MotoGaps:
@@ -596,22 +601,20 @@ class MotoGaps:
     def _install_mfa_delete(cls) -> None:
         from moto.s3.responses import S3Response
 
-        if _is_patched(S3Response.get_bucket_versioning):
-            return
+        def wrap(original: Any) -> Any:
+            def get_bucket_versioning(self: Any) -> Any:
+                buckets = cls._mfa_delete.get(self.current_account, set())
+                if self.bucket_name not in buckets:
+                    return original(self)
+                from moto.core.responses import ActionResult
 
-        original = S3Response.get_bucket_versioning
+                status = self.backend.get_bucket_versioning(self.bucket_name)
+                self.data["Action"] = "GetBucketVersioning"
+                return self.serialized(ActionResult({"Status": status, "MFADelete": "Enabled"}))
 
-        def get_bucket_versioning(self: Any) -> Any:
-            buckets = cls._mfa_delete.get(self.current_account, set())
-            if self.bucket_name not in buckets:
-                return original(self)
-            from moto.core.responses import ActionResult
+            return get_bucket_versioning
 
-            status = self.backend.get_bucket_versioning(self.bucket_name)
-            self.data["Action"] = "GetBucketVersioning"
-            return self.serialized(ActionResult({"Status": status, "MFADelete": "Enabled"}))
-
-        S3Response.get_bucket_versioning = _mark_patched(get_bucket_versioning)
+        _patch_once(S3Response, "get_bucket_versioning", wrap)
 
     @staticmethod
     def answer_unserved_apis(server: Any) -> None:
@@ -646,16 +649,14 @@ class MotoGaps:
     def _install_imageless(cls) -> None:
         from moto.ec2.models.amis import AmiBackend
 
-        if _is_patched(AmiBackend._load_amis):
-            return
+        def wrap(original: Any) -> Any:
+            def _load_amis(self: Any) -> None:
+                if getattr(self, "account_id", None) not in cls._imageless:
+                    original(self)
 
-        original = AmiBackend._load_amis
+            return _load_amis
 
-        def _load_amis(self: Any) -> None:
-            if getattr(self, "account_id", None) not in cls._imageless:
-                original(self)
-
-        AmiBackend._load_amis = _mark_patched(_load_amis)
+        _patch_once(AmiBackend, "_load_amis", wrap)
 
     def add_users(self, users: list, paths: Dict[str, str]) -> None:
         """Create the scenario's users with their passwords, groups, policies, access keys and MFA devices.
@@ -700,20 +701,18 @@ class MotoGaps:
     def _install_certificate_dates(cls) -> None:
         from moto.iam.responses import IamResponse
 
-        if _is_patched(IamResponse.list_server_certificates):
-            return
+        def wrap(original: Any) -> Any:
+            def list_server_certificates(self: Any) -> Any:
+                result = original(self)
+                for item in getattr(result, "result", {}).get("ServerCertificateMetadataList", []):
+                    dates = cls._certificates.get(item.get("ServerCertificateName"))
+                    if dates is not None:
+                        item["UploadDate"], item["Expiration"] = (d.strftime("%Y-%m-%dT%H:%M:%SZ") for d in dates)
+                return result
 
-        original = IamResponse.list_server_certificates
+            return list_server_certificates
 
-        def list_server_certificates(self: Any) -> Any:
-            result = original(self)
-            for item in getattr(result, "result", {}).get("ServerCertificateMetadataList", []):
-                dates = cls._certificates.get(item.get("ServerCertificateName"))
-                if dates is not None:
-                    item["UploadDate"], item["Expiration"] = (d.strftime("%Y-%m-%dT%H:%M:%SZ") for d in dates)
-            return result
-
-        IamResponse.list_server_certificates = _mark_patched(list_server_certificates)
+        _patch_once(IamResponse, "list_server_certificates", wrap)
 
     def _report_with_root(self, original: Any, now: dt.datetime) -> Any:
         account_id = self.account_id
@@ -730,19 +729,17 @@ class MotoGaps:
     def _install_generated_time(cls) -> None:
         from moto.iam.responses import IamResponse
 
-        if _is_patched(IamResponse.get_credential_report):
-            return
+        def wrap(original: Any) -> Any:
+            def get_credential_report(self: Any) -> Any:
+                result = original(self)
+                generated = cls._generated.get(self.current_account)
+                if generated is not None and hasattr(result, "result"):
+                    result.result["GeneratedTime"] = generated.strftime("%Y-%m-%dT%H:%M:%SZ")
+                return result
 
-        original = IamResponse.get_credential_report
+            return get_credential_report
 
-        def get_credential_report(self: Any) -> Any:
-            result = original(self)
-            generated = cls._generated.get(self.current_account)
-            if generated is not None and hasattr(result, "result"):
-                result.result["GeneratedTime"] = generated.strftime("%Y-%m-%dT%H:%M:%SZ")
-            return result
-
-        IamResponse.get_credential_report = _mark_patched(get_credential_report)
+        _patch_once(IamResponse, "get_credential_report", wrap)
 
 
 def root_row(account_id: str, root: dict, now: dt.datetime) -> str:
