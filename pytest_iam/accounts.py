@@ -47,6 +47,10 @@ DEMO = "demo"
 MOCK_PREFIX = "mock:"
 
 
+class AccountUnavailable(Exception):
+    """An account that could not be reached at all; the message is one line."""
+
+
 class AccountsError(files.FileError):
     """An accounts file or account name that cannot be used (message: file, place, what is wrong)."""
 

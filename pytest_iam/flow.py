@@ -27,6 +27,8 @@ from typing import Any, Dict, List, Optional
 
 import pytest
 
+from .accounts import AccountUnavailable
+
 DEFAULT_MAX_WORKERS = 8
 PROGRESS_EVERY_SECONDS = 2.0
 
@@ -100,8 +102,6 @@ class CollectionPool:
     def _collect(self, name: str) -> None:
         if self.stopped.is_set():
             return
-        from .session import AccountUnavailable
-
         try:
             self.state.inventory(name)
         except AccountUnavailable:

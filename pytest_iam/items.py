@@ -21,7 +21,8 @@ import pytest
 from .checks import CheckResult, library_dir, run_check
 from .evidence import control_properties, skipped_properties
 from .secrets import redact
-from .session import AccountUnavailable, state
+from .accounts import AccountUnavailable
+from .session import state
 from .standards import Standard, StandardError, apply_waivers, load_standard
 
 

@@ -18,7 +18,8 @@ from typing import Any, Generator, List, Optional
 import pytest
 
 from . import items, reporter
-from .session import STATE, AccountUnavailable, IamSession, NO_ACCOUNT_HELP, load_library, state
+from .accounts import AccountUnavailable
+from .session import STATE, IamSession, NO_ACCOUNT_HELP, load_library, state
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -26,7 +26,8 @@ from typing import Any, Dict, List, Optional, Tuple
 
 import pytest
 
-from .accounts import Account, AccountsError, AccountSpec, load_accounts_file, resolve_spec, split_names
+from .accounts import (Account, AccountsError, AccountSpec, AccountUnavailable, load_accounts_file, resolve_spec,
+                       split_names)
 from .organization import MemberAccount, OrganizationTarget, expand, parse_shard, shard_of
 from .checks import CheckDefinitionError, Library, register_predicates
 from .findings import plural
@@ -41,10 +42,6 @@ NO_ACCOUNT_HELP = (
     "give the account to check with --iam-account NAME (a name from the accounts file, 'demo', or mock:PATH), "
     "or run offline with --iam-snapshot PATH"
 )
-
-
-class AccountUnavailable(Exception):
-    """An account that could not be reached at all; the message is one line."""
 
 
 class OfflineAccount:
