@@ -481,7 +481,7 @@ def bucket_not_publicly_writable(resource: Mapping[str, Any], inventory: Invento
     FULL_CONTROL, and no public bucket policy (S3's meaning of public, honouring Block Public Access) allows an
     anonymous caller an S3 write action, as the policy engine decides it with the policy's Deny statements."""
     from .policy import PolicyError, Request, evaluate, is_public
-    from .policy.analyse import S3_WRITE_ACTIONS
+    from .policy.public import S3_WRITE_ACTIONS
 
     reasons = []
     for grant in resource.get("public_acl_grants") or ():

@@ -1,208 +1,20 @@
-"""Questions auditors ask of policies: is it public, who outside can get in, who is an administrator.
+"""Questions auditors ask of policies: who outside can get in, who is an administrator (is it public: ``public.py``).
 
-Usage: ``is_public(bucket_policy).public``; ``external_access(trust_policy, {"111122223333", "o-abc123"})``;
+Usage: ``external_access(trust_policy, {"111122223333", "o-abc123"})``;
 ``grants_full_admin(policy)``; ``full_admin(principal, identity_policies).allowed``;
 ``privilege_escalation(principal, identity_policies)``
 """
 
 from __future__ import annotations
 
-import ipaddress
 from dataclasses import dataclass
 from typing import Iterable, Mapping, Optional, Sequence
 
-from .engine import ALLOW, EXPLICIT_DENY, IMPLICIT_DENY, Decision, Document, Reason, Request, _policy, evaluate
-from .model import Policy, Statement
+from .engine import ALLOW, EXPLICIT_DENY, IMPLICIT_DENY, Decision, Reason, Request, evaluate
+from .model import Document, Policy, Statement, as_policy
 from .patterns import glob, has_wildcard
 from .principals import principal_of
-
-# S3 user guide, "Blocking public access" > "The meaning of public" > bucket policies: the keys whose fixed values make
-# a grant to a broad principal non-public, plus the principal keys the doc's first bullet stands for.
-RESTRICTING_KEYS = frozenset(k.lower() for k in (
-    "aws:SourceIp", "aws:SourceArn", "aws:SourceVpc", "aws:SourceVpce", "aws:SourceOwner", "aws:SourceAccount",
-    "s3:x-amz-server-side-encryption-aws-kms-key-id", "aws:userid", "s3:DataAccessPointArn",
-    "s3:DataAccessPointAccount", "aws:PrincipalOrgID", "aws:PrincipalAccount", "aws:PrincipalArn",
-    "aws:PrincipalOrgPaths",
-))
-_FIXING_OPERATORS = frozenset(("StringEquals", "StringEqualsIgnoreCase", "StringLike", "ArnEquals", "ArnLike",
-                               "IpAddress"))
-_NEGATED_FIXING = {"StringNotEquals": "StringEquals", "StringNotEqualsIgnoreCase": "StringEqualsIgnoreCase",
-                   "StringNotLike": "StringLike", "ArnNotEquals": "ArnEquals", "ArnNotLike": "ArnLike",
-                   "NotIpAddress": "IpAddress"}
-# S3 actions that change data, permissions or configuration; a pattern matching any of them is a write.
-S3_WRITE_ACTIONS = tuple(f"s3:{name}" for name in (
-    "PutObject", "PutObjectAcl", "PutObjectTagging", "PutObjectRetention", "PutObjectLegalHold", "PutObjectVersionAcl",
-    "PutObjectVersionTagging", "DeleteObject", "DeleteObjectVersion", "DeleteObjectTagging", "DeleteBucket",
-    "DeleteBucketPolicy", "DeleteBucketWebsite", "PutBucketPolicy", "PutBucketAcl", "PutBucketCORS",
-    "PutBucketVersioning", "PutBucketWebsite", "PutBucketPublicAccessBlock", "PutBucketTagging", "PutBucketLogging",
-    "PutBucketNotification", "PutBucketOwnershipControls", "PutEncryptionConfiguration", "PutLifecycleConfiguration",
-    "PutReplicationConfiguration", "PutAccelerateConfiguration", "PutInventoryConfiguration", "PutMetricsConfiguration",
-    "PutAnalyticsConfiguration", "PutIntelligentTieringConfiguration", "PutBucketObjectLockConfiguration",
-    "PutBucketRequestPayment", "AbortMultipartUpload", "RestoreObject", "ReplicateObject", "ReplicateDelete",
-    "ReplicateTags", "CreateBucket", "CreateAccessPoint", "DeleteAccessPoint", "CreateJob", "UpdateJobPriority",
-    "BypassGovernanceRetention", "ObjectOwnerOverrideToBucketOwner", "PutAccessPointPolicy", "PutObjectVersionAcl",
-))
-
-
-@dataclass(frozen=True)
-class StatementRef:
-    """Where a statement lives: the policy label, its index and Sid."""
-
-    policy: str
-    index: int
-    sid: Optional[str]
-
-    def __str__(self) -> str:
-        return f"{self.policy} Sid {self.sid!r}" if self.sid else f"{self.policy} Statement[{self.index}]"
-
-
-def _ref(policy: Policy, stmt: Statement, label: Optional[str] = None) -> StatementRef:
-    return StatementRef(label or policy.name or policy.kind, stmt.index, stmt.sid)
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# is_public
-
-@dataclass(frozen=True)
-class PublicAccess:
-    """``public``: S3 would call the policy public; ``statements``: the broad, unpinned Allows responsible."""
-
-    public: bool
-    statements: tuple
-    reasons: tuple
-    actions: tuple = ()
-    write: bool = False
-
-    def __bool__(self) -> bool:
-        return self.public
-
-
-def _fixed_value(value: object, key: str) -> bool:
-    text = str(value)
-    if "${" in text:
-        return False
-    if key == "s3:dataaccesspointarn":
-        # the doc allows a wildcard for the access point name as long as the account id is fixed
-        parts = text.split(":", 5)
-        return len(parts) == 6 and not any(has_wildcard(p) for p in parts[:5]) and parts[5].startswith("accesspoint/")
-    return not has_wildcard(text)
-
-
-_RFC1918 = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")
-
-
-def _narrow_cidr(value: object) -> bool:
-    """S3: aws:SourceIp broader than /8 (IPv4) or /32 (IPv6) is public, RFC 1918 ranges excepted."""
-    try:
-        network = ipaddress.ip_network(str(value).strip(), strict=False)
-    except ValueError:
-        return False
-    if network.version == 4:
-        if network.prefixlen >= 8:
-            return True
-        return any(network.subnet_of(ipaddress.ip_network(p)) for p in _RFC1918)
-    return network.prefixlen >= 32
-
-
-def _pins(base: str, qualifier: Optional[str], if_exists: bool, key: str, values: tuple) -> bool:
-    """A condition pins a grant when a restricting key must equal fixed values and a missing key fails."""
-    if key not in RESTRICTING_KEYS or base not in _FIXING_OPERATORS or if_exists or qualifier == "all":
-        return False
-    if not values:
-        return False
-    if key == "aws:sourceip":
-        return base == "IpAddress" and all(_narrow_cidr(v) for v in values)
-    if base == "IpAddress":
-        return False
-    return all(_fixed_value(v, key) for v in values)
-
-
-def _pinning_conditions(stmt: Statement) -> list[str]:
-    return [f"{c.operator.text} {c.key}" for c in stmt.conditions
-            if _pins(c.operator.base, c.operator.qualifier, c.operator.if_exists, c.key, c.values)]
-
-
-def _broad(stmt: Statement) -> bool:
-    if stmt.not_principal is not None:
-        return True
-    spec = stmt.principal
-    return spec is not None and (spec.broad or bool(spec.federated))
-
-
-def _pattern_covers(wide: str, narrow: str, ignore_case: bool) -> bool:
-    """Sound (never over-claiming) test that every string matched by ``narrow`` is matched by ``wide``."""
-    if ignore_case:
-        wide, narrow = wide.lower(), narrow.lower()
-    if wide == "*" or wide == narrow:
-        return True
-    if wide.endswith("*") and not has_wildcard(wide[:-1]):
-        return narrow.startswith(wide[:-1])
-    if not has_wildcard(narrow):
-        return glob(wide, False).fullmatch(narrow) is not None
-    return False
-
-
-def _deny_pin(deny: Statement, allow: Statement) -> Optional[str]:
-    """Whether ``deny`` applies to everyone the Allow admits, on all its actions and resources, unless a restricting
-    key has fixed values: then the Allow is reachable only with those values. Returns a reason or None."""
-    spec = deny.principal
-    if spec is None or not spec.star or deny.action is None or allow.action is None:
-        return None
-    if not all(any(_pattern_covers(d, a, True) for d in deny.action.patterns) for a in allow.action.patterns):
-        return None
-    if deny.resource is None or allow.resource is None:
-        return None
-    if not all(any(_pattern_covers(d, a, False) for d in deny.resource.patterns) for a in allow.resource.patterns):
-        return None
-    if not deny.conditions:
-        return f"{deny.label} denies these actions to everyone without condition"
-    if len(deny.conditions) != 1:
-        return None
-    condition = deny.conditions[0]
-    positive = _NEGATED_FIXING.get(condition.operator.base)
-    if positive is None or condition.operator.qualifier is not None:
-        return None
-    if _pins(positive, None, False, condition.key, condition.values):
-        return f"{deny.label} denies every request whose {condition.key} is not one of fixed values"
-    return None
-
-
-def _could_write(pattern: str) -> bool:
-    matcher = glob(pattern, True)
-    return any(matcher.fullmatch(a) for a in S3_WRITE_ACTIONS)
-
-
-def is_public(policy: Document, block_public_access: Optional[Mapping[str, bool]] = None) -> PublicAccess:
-    """Whether S3 would call this bucket policy public ("The meaning of public"), and which statements make it so."""
-    parsed = _policy(policy, "resource")
-    denies = [s for s in parsed.statements if s.effect == "Deny"]
-    responsible: list[StatementRef] = []
-    reasons: list[str] = []
-    actions: list[str] = []
-    for stmt in parsed.statements:
-        if stmt.effect != "Allow" or not _broad(stmt):
-            continue
-        pinned = _pinning_conditions(stmt)
-        if pinned:
-            continue
-        neutralised = next((r for r in (_deny_pin(d, stmt) for d in denies) if r), None)
-        if neutralised:
-            continue
-        responsible.append(_ref(parsed, stmt, "bucket policy"))
-        who = "everyone except the listed principals" if stmt.not_principal is not None else "a broad principal"
-        reasons.append(f"{stmt.label} allows {who} with no fixed value of a restricting key "
-                       "(S3 'meaning of public')")
-        if stmt.action is not None:
-            actions += list(stmt.action.patterns)
-        else:
-            actions.append("NotAction:" + ",".join(stmt.not_action.patterns))  # type: ignore[union-attr]
-    write = any(a.startswith("NotAction:") or _could_write(a) for a in actions)
-    public = bool(responsible)
-    if public and block_public_access and block_public_access.get("RestrictPublicBuckets"):
-        reasons.append("RestrictPublicBuckets limits the public policy to AWS service principals and authorized "
-                       "users of the bucket owner account: not public")
-        public = False
-    return PublicAccess(public, tuple(responsible), tuple(reasons), tuple(dict.fromkeys(actions)), write)
+from .public import StatementRef, _pinning_conditions, _ref
 
 
 def open_trust(policy: Document) -> tuple:
@@ -213,7 +25,7 @@ def open_trust(policy: Document) -> tuple:
     confused deputy problem"); IAM Access Analyzer likewise reports such a role as public.
 
     Returns ``(StatementRef, reason)`` pairs; empty when nobody but named principals can assume the role."""
-    parsed = _policy(policy, "resource")
+    parsed = as_policy(policy, "resource")
     found = []
     for stmt in parsed.statements:
         if stmt.effect != "Allow":
@@ -258,7 +70,7 @@ def _condition_values(stmt: Statement, key: str, bases: tuple) -> Optional[tuple
 
 def external_access(policy: Document, zone_of_trust: Iterable[str]) -> tuple:
     """Principals outside ``zone_of_trust`` (account ids and/or ``o-...`` organization ids) that the policy admits."""
-    parsed = _policy(policy, "resource")
+    parsed = as_policy(policy, "resource")
     zone = set(zone_of_trust)
     accounts = {z for z in zone if not z.startswith("o-")}
     orgs = {z for z in zone if z.startswith("o-")}
@@ -316,7 +128,7 @@ def grants_full_admin(policy: Document, kind: str = "identity") -> tuple:
     overrides any allow (IAM "Policy evaluation logic"), so such a policy grants nothing. A conditional Deny, or one
     of fewer actions or resources, leaves the Allow reported.
     """
-    parsed = _policy(policy, kind)
+    parsed = as_policy(policy, kind)
     if any(s.effect == "Deny" and not s.has_conditions and _all_actions_on_all(s) for s in parsed.statements):
         return ()
     return tuple(_ref(parsed, s) for s in parsed.statements if s.effect == "Allow" and _all_actions_on_all(s))
@@ -356,7 +168,7 @@ def full_admin(principal: str, identity_policies: Iterable[Document], permission
     NotAction Allow is never "every action".
     """
     who = principal_of(principal)
-    identity = [_policy(d, "identity") for d in identity_policies or ()]
+    identity = [as_policy(d, "identity") for d in identity_policies or ()]
     notes: list[Reason] = []
     denies = _blocking_denies(identity, "identity", notes)
     allows = _admin_allows(identity, "identity")
@@ -368,7 +180,7 @@ def full_admin(principal: str, identity_policies: Iterable[Document], permission
     for label, doc, kind in (("boundary", permissions_boundary, "boundary"), ("session", session_policy, "session")):
         if doc is None or who.kind == "root":
             continue
-        parsed = [_policy(doc, kind)]
+        parsed = [as_policy(doc, kind)]
         denies += _blocking_denies(parsed, label, notes)
         found = _admin_allows(parsed, label)
         allows += found
@@ -379,7 +191,7 @@ def full_admin(principal: str, identity_policies: Iterable[Document], permission
         management_account is not None and who.account == management_account)
     if scps_apply:
         for level, docs in enumerate(scps or ()):
-            parsed = [_policy(d, "scp") for d in docs or ()]
+            parsed = [as_policy(d, "scp") for d in docs or ()]
             denies += _blocking_denies(parsed, f"scp[level {level}]", notes)
             found = _admin_allows(parsed, f"scp[level {level}]")
             allows += found
@@ -429,7 +241,7 @@ def privilege_escalation(principal: str, identity_policies: Iterable[Document],
     is the path; SCPs, boundaries (for a role named by its ARN) and explicit denies still apply to the assume step.
     """
     who = principal_of(principal)
-    policies = [_policy(d, "identity") for d in identity_policies or ()]
+    policies = [as_policy(d, "identity") for d in identity_policies or ()]
     account = who.account or ""
     partition = (who.arn or "arn:aws").split(":")[1] if who.arn else "aws"
     iam = f"arn:{partition}:iam::{account}"

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Iterable, Mapping, NamedTuple, Optional, Sequence, Union
+from typing import Iterable, Mapping, NamedTuple, Optional, Sequence
 
-from .model import Policy, Statement
+from .model import Document, Policy, Statement, as_policy
 from .patterns import Unresolved, resolvable
 from .principals import ACCOUNT, DIRECT, ROLE, SERVICE, STAR, Who, principal_of
+from .public import is_public
 
-Document = Union[dict, str, bytes, Policy]
 
 ALLOW, EXPLICIT_DENY, IMPLICIT_DENY = "allow", "explicit_deny", "implicit_deny"
 
@@ -73,23 +73,6 @@ def _context(given: Optional[Mapping[str, object]], filled: dict):
     for key, value in given.items():
         merged[str(key).lower()] = value
     return merged.get
-
-
-@lru_cache(maxsize=16)  # a small cache: the same JSON texts passed again and again
-def _parse_cached(text: str, kind: str) -> Policy:
-    return Policy.parse(text, kind)
-
-
-def _policy(doc: Document, kind: str) -> Policy:
-    if isinstance(doc, Policy):
-        if doc.kind == kind or (kind == "resource" and doc.kind == "trust"):
-            return doc
-        return Policy.parse(doc, kind)
-    if isinstance(doc, (bytes, bytearray)):
-        doc = doc.decode()
-    if isinstance(doc, str):
-        return _parse_cached(doc, kind)
-    return Policy.parse(doc, kind)
 
 
 def _resource_account(request: Request, who: Who) -> tuple:
@@ -241,14 +224,14 @@ def evaluate(request: Request, identity_policies: Iterable[Document] = (), resou
     boundary_allows = session_allows = None
     if who.is_iam:
         for i, doc in enumerate(identity_policies):
-            policy = doc if type(doc) is Policy and doc.kind == "identity" else _policy(doc, "identity")
+            policy = doc if type(doc) is Policy and doc.kind == "identity" else as_policy(doc, "identity")
             _scan_identity(policy, action_lower, resource, lookup, ("identity", i, policy), identity_allows, denies)
         if permissions_boundary is not None:
-            policy = _policy(permissions_boundary, "boundary")
+            policy = as_policy(permissions_boundary, "boundary")
             boundary_allows = []
             _scan_identity(policy, action_lower, resource, lookup, ("boundary", None, policy), boundary_allows, denies)
         if session_policy is not None:
-            policy = _policy(session_policy, "session")
+            policy = as_policy(session_policy, "session")
             session_allows = []
             _scan_identity(policy, action_lower, resource, lookup, ("session", None, policy), session_allows, denies)
 
@@ -256,7 +239,7 @@ def evaluate(request: Request, identity_policies: Iterable[Document] = (), resou
     resource_allows: list = []
     restricted = None
     if resource_policy is not None:
-        policy = _policy(resource_policy, "resource")
+        policy = as_policy(resource_policy, "resource")
         where = ("resource", None, policy)
         allows, found = _scan(policy, action_lower, resource, lookup, who,
                               who.is_iam and permissions_boundary is not None)
@@ -305,8 +288,6 @@ def _public(policy: Policy) -> bool:
     """Whether S3 calls the bucket policy public ("The meaning of public"), kept with the parsed policy."""
     found = policy._memo.get("s3 public")
     if found is None:
-        from .analyse import is_public  # analyse builds on this module
-
         found = policy._memo["s3 public"] = is_public(policy).public
     return found
 
@@ -327,7 +308,7 @@ def _rcp_denies(levels, action_lower: str, resource: str, lookup, who: Who, deni
     """RCPs: every matching Deny statement, at any level, is explicit; their Allow statements decide nothing."""
     for level, docs in enumerate(levels):
         for i, doc in enumerate(docs or ()):
-            policy = _policy(doc, "rcp")
+            policy = as_policy(doc, "rcp")
             _, found = _scan(policy, action_lower, resource, lookup, who)
             for stmt, _ in found:
                 denies.append(((f"rcp[level {level}]", i, policy), stmt))
@@ -339,7 +320,7 @@ def _organization_levels(kind: str, levels, action_lower: str, resource: str, lo
     for level, docs in enumerate(levels):
         allowed = False
         for i, doc in enumerate(docs or ()):
-            policy = _policy(doc, kind)
+            policy = as_policy(doc, kind)
             allows, found = _scan(policy, action_lower, resource, lookup, who)
             for stmt, _ in found:
                 denies.append(((f"{kind}[level {level}]", i, policy), stmt))

@@ -329,3 +329,25 @@ def _actions(value: object, index: int, element: str) -> tuple[str, ...]:
         if pattern != "*" and ":" not in pattern:
             raise PolicyError(f"Statement[{index}].{element}", f"{pattern!r} is not \"*\" nor \"service:action\"")
     return tuple(map(_lower, patterns))
+
+
+Document = Union[dict, str, bytes, Policy]
+
+
+@lru_cache(maxsize=16)  # a small cache: the same JSON texts passed again and again
+def _parse_cached(text: str, kind: str) -> Policy:
+    return Policy.parse(text, kind)
+
+
+def as_policy(doc: Document, kind: str) -> Policy:
+    """``doc`` as a parsed Policy of ``kind``: a Policy of that kind as it is (a trust policy serves as a resource
+    policy), anything else parsed (the last few JSON texts are remembered)."""
+    if isinstance(doc, Policy):
+        if doc.kind == kind or (kind == "resource" and doc.kind == "trust"):
+            return doc
+        return Policy.parse(doc, kind)
+    if isinstance(doc, (bytes, bytearray)):
+        doc = doc.decode()
+    if isinstance(doc, str):
+        return _parse_cached(doc, kind)
+    return Policy.parse(doc, kind)
