@@ -214,7 +214,7 @@ def is_loopback(endpoint_url: str) -> bool:
 _CLIENT_LOCK = threading.Lock()
 _ACCOUNT_LOCK = threading.RLock()
 _current_account: Optional[dict] = None  # the credentials of the emulated account being worked on, if any
-_DEFAULT_EMULATOR_CREDENTIALS = {"aws_access_key_id": "mock", "aws_secret_access_key": "mock"}
+DEFAULT_EMULATOR_CREDENTIALS = {"aws_access_key_id": "mock", "aws_secret_access_key": "mock"}  # its default account
 
 
 @contextlib.contextmanager
@@ -272,7 +272,7 @@ class EmulatedAccountCredentials(botocore.credentials.Credentials):
 _EMULATOR_LOADER: Any = None
 
 
-def emulator_session(region: str = "us-east-1", default: Optional[dict] = _DEFAULT_EMULATOR_CREDENTIALS) -> boto3.Session:
+def emulator_session(region: str = "us-east-1", default: Optional[dict] = DEFAULT_EMULATOR_CREDENTIALS) -> boto3.Session:
     """A boto3 session for a local emulator that signs as the current emulated account (``emulated_account``;
     ``default`` outside any block, or an error when it is None). Every such session shares one botocore data
     loader, so service models are parsed once per process."""

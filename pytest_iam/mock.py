@@ -31,7 +31,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from .aws import emulator_client
+from .aws import DEFAULT_EMULATOR_CREDENTIALS, emulated_account, emulator_client
 from .files import FileError, load_yaml, one_line
 from .schemas import validate
 
@@ -326,10 +326,13 @@ def session_for(spec: Any) -> Tuple[boto3.Session, str]:
                 )
             # The run's scenario starts from an empty emulator: whatever earlier seeding in this process left in the
             # default account (scenario tests, another run's account) must never show up as this account's facts.
-            _reset_emulator()
-            seed(scenario, endpoint)
+            # In the default account's block: a scenario account being built in another thread (iam_scenario while
+            # the run collects ahead) finishes first, and the seeding signs as the default account, not as that one.
+            with emulated_account(DEFAULT_EMULATOR_CREDENTIALS):
+                _reset_emulator()
+                seed(scenario, endpoint)
             _SEEDED[key] = DEFAULT_ACCOUNT_ID
-    session = boto3.Session(aws_access_key_id="mock", aws_secret_access_key="mock", region_name="us-east-1")
+    session = boto3.Session(**DEFAULT_EMULATOR_CREDENTIALS, region_name="us-east-1")
     return session, endpoint
 
 

@@ -96,3 +96,48 @@ def test_a_scenario_account_is_collected_as_itself_and_its_clients_refuse_to_sig
             web.account.factory.client("iam").list_users()
     finally:
         accounts.close()
+
+
+def test_the_run_account_is_seeded_only_between_scenario_builds_and_in_the_default_account(tmp_path) -> None:
+    """Emulator clients sign as the current emulated account, process-wide, and seeding the run's own mock account
+    starts by emptying the emulator. So a thread that seeds it on first use (the run collects accounts ahead) waits
+    for a scenario account being built to be finished, then seeds the default account."""
+    import threading
+
+    from pytest_iam import mock
+    from pytest_iam.accounts import Account, builtin_spec
+    from pytest_iam.aws import emulated_account
+    from pytest_iam.checks import Library
+    from pytest_iam.collect import collect_inventory
+    from pytest_iam.scenario_fixture import ScenarioAccounts
+
+    mock.stop_server()  # one run account per emulator: start clean
+    path = tmp_path / "run.yaml"
+    path.write_text("alias: run-alias\nusers: [{name: run-user}]\nbuckets: [{name: run-bucket}]\n", encoding="utf-8")
+    accounts = ScenarioAccounts(Library.load())
+    collected: dict = {}
+    seeded = threading.Event()
+
+    def collect_ahead() -> None:
+        try:
+            collected["inventory"] = collect_inventory(Account(builtin_spec(f"mock:{path}")))
+        finally:
+            seeded.set()
+
+    try:
+        scenario = accounts({"users": [{"name": "scenario-user"}]})
+        with emulated_account(accounts._credentials[scenario.account_id]):  # as while a scenario is being built
+            ahead = threading.Thread(target=collect_ahead, daemon=True)
+            ahead.start()
+            assert not seeded.wait(1.0), "the run account was seeded while a scenario account was current"
+            assert mock._SEEDED == {}
+        assert seeded.wait(60) and "inventory" in collected
+        inventory = collected["inventory"]
+        assert inventory.account_id == mock.DEFAULT_ACCOUNT_ID
+        assert [u.name for u in inventory.users] == ["run-user"]
+        assert inventory.alias == "run-alias" and [b.name for b in inventory.buckets] == ["run-bucket"]
+        again = accounts({"users": [{"name": "another"}]})
+        assert [u.name for u in again.users] == ["another"] and again.alias is None and not again.buckets
+    finally:
+        accounts.close()
+        mock.stop_server()
