@@ -292,6 +292,14 @@ def server_endpoint() -> str:
             server.start()
             MotoGaps.answer_unserved_apis(server)
             _SERVER = server
+        return running_endpoint()  # type: ignore[return-value]  (running: started above)
+
+
+def running_endpoint() -> Optional[str]:
+    """The URL of the moto server this process started, or None when none is running (nothing is started)."""
+    with _LOCK:
+        if _SERVER is None:
+            return None
         host, port = _SERVER.get_host_and_port()
         return f"http://{host}:{port}"
 

@@ -27,6 +27,8 @@ import threading
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Union
 
+from botocore.exceptions import ClientError
+
 from . import mock
 from .accounts import Account, AccountSpec
 from .aws import ClientFactory, emulated_account, emulator_client, emulator_session
@@ -85,6 +87,7 @@ class ScenarioAccounts:
         self.label = label
         self.built: List[IamView] = []
         self._credentials: Dict[str, dict] = {}
+        self._buckets: Dict[str, tuple] = {}  # account id -> (endpoint, the names of the buckets its scenario made)
 
     def __call__(self, scenario: Scenario, *, name: Optional[str] = None) -> IamView:
         __tracebackhide__ = True
@@ -98,6 +101,7 @@ class ScenarioAccounts:
         endpoint = mock.server_endpoint()
         credentials = _credentials_for(endpoint, account_id)
         self._credentials[account_id] = credentials
+        self._buckets[account_id] = (endpoint, tuple(b["name"] for b in expanded.get("buckets", [])))
         spec = AccountSpec(name=name or f"scenario-{account_id}", source=self.label)
         account = Account(spec, _factory=_collector_factory(endpoint))
         with emulated_account(credentials):
@@ -113,15 +117,25 @@ class ScenarioAccounts:
         return view
 
     def close(self) -> None:
-        """Delete the buckets of every account built, so later scenarios may use the same bucket names."""
-        if not self._credentials:
-            return
-        endpoint = mock.server_endpoint()
-        for credentials in self._credentials.values():
-            with emulated_account(credentials):
+        """Delete the buckets each scenario made, so later scenarios may use the same bucket names.
+
+        Only where the emulator still serves that scenario's account: something that emptied it since (moto's own
+        ``mock_aws`` starting or stopping, the run's mock account being seeded) leaves nothing of ours, and the
+        scenario's credentials would then reach the default account, whose buckets are somebody else's."""
+        for account_id, (endpoint, names) in self._buckets.items():
+            if not names or mock.running_endpoint() != endpoint:
+                continue
+            with emulated_account(self._credentials[account_id]):
+                if emulator_client("sts", endpoint).get_caller_identity()["Account"] != account_id:
+                    continue
                 s3 = emulator_client("s3", endpoint)
-                for bucket in s3.list_buckets().get("Buckets", []):
-                    s3.delete_bucket(Bucket=bucket["Name"])
+                for name in names:
+                    try:
+                        s3.delete_bucket(Bucket=name)
+                    except ClientError as exc:
+                        if exc.response.get("Error", {}).get("Code") != "NoSuchBucket":  # the test deleted it itself
+                            raise
+        self._buckets.clear()
         self._credentials.clear()
 
 

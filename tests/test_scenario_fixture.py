@@ -143,3 +143,31 @@ def test_the_run_account_is_seeded_only_between_scenario_builds_and_in_the_defau
     finally:
         accounts.close()
         mock.stop_server()
+
+
+def test_closing_deletes_only_the_scenarios_own_buckets_and_only_in_their_accounts() -> None:
+    """After something emptied the emulator (moto's own mock_aws does on start and stop), a scenario's credentials
+    would reach the default account: closing then deletes nothing there."""
+    from pytest_iam import mock
+    from pytest_iam.aws import emulator_client
+    from pytest_iam.checks import Library
+    from pytest_iam.scenario_fixture import ScenarioAccounts
+
+    accounts = ScenarioAccounts(Library.load())
+    try:
+        accounts({"buckets": [{"name": "scenario-data"}]})
+        endpoint = mock.server_endpoint()
+        mock._reset_emulator()
+        s3 = emulator_client("s3", endpoint)  # the default account
+        s3.create_bucket(Bucket="someone-elses")
+        accounts.close()
+        assert [b["Name"] for b in s3.list_buckets()["Buckets"]] == ["someone-elses"]
+
+        built = accounts({"buckets": [{"name": "scenario-data"}, {"name": "scenario-logs"}]})
+        assert sorted(b.name for b in built.buckets) == ["scenario-data", "scenario-logs"]  # the names are free again
+        accounts.close()
+        again = accounts({"buckets": [{"name": "scenario-data"}, {"name": "scenario-logs"}]})
+        assert len(again.buckets) == 2
+    finally:
+        accounts.close()
+        emulator_client("s3", mock.server_endpoint()).delete_bucket(Bucket="someone-elses")
