@@ -402,7 +402,7 @@ def seed(scenario: dict, endpoint: str, now: Optional[dt.datetime] = None, accou
     if root.get("mfa") == "virtual":
         iam.create_virtual_mfa_device(VirtualMFADeviceName="root-account-mfa-device")
     _seed_s3(scenario, endpoint, account_id)
-    _seed_account_settings(scenario, endpoint, now)
+    _seed_account_settings(scenario, endpoint, now, account_id)
     _seed_instances(scenario, endpoint)
     MotoGaps(account_id).apply(scenario, now)
 
@@ -567,7 +567,7 @@ class MotoGaps:
 
     _generated: Dict[str, dt.datetime] = {}
     _roots: Dict[str, dict] = {}
-    _certificates: Dict[str, Tuple[dt.datetime, dt.datetime]] = {}  # name -> (uploaded, expiration)
+    _certificates: Dict[Tuple[str, str], Tuple[dt.datetime, dt.datetime]] = {}  # (account, name) -> (uploaded, expiry)
     _mfa_delete: Dict[str, set] = {}  # account id -> names of its buckets with MFA delete
 
     def __init__(self, account_id: str) -> None:
@@ -716,7 +716,7 @@ class MotoGaps:
             def list_server_certificates(self: Any) -> Any:
                 result = original(self)
                 for item in getattr(result, "result", {}).get("ServerCertificateMetadataList", []):
-                    dates = cls._certificates.get(item.get("ServerCertificateName"))
+                    dates = cls._certificates.get((self.current_account, item.get("ServerCertificateName")))
                     if dates is not None:
                         item["UploadDate"], item["Expiration"] = (d.strftime("%Y-%m-%dT%H:%M:%SZ") for d in dates)
                 return result
@@ -833,7 +833,7 @@ def _self_signed(name: str, not_before: dt.datetime, not_after: dt.datetime) -> 
     return body, private
 
 
-def _seed_account_settings(scenario: dict, endpoint: str, now: dt.datetime) -> None:
+def _seed_account_settings(scenario: dict, endpoint: str, now: dt.datetime, account_id: str) -> None:
     """The security contact (the emulator serves the Account API) and the server certificates."""
     contact = scenario.get("security_contact")
     if contact:
@@ -846,5 +846,5 @@ def _seed_account_settings(scenario: dict, endpoint: str, now: dt.datetime) -> N
         body, key = _self_signed(cert["name"], uploaded - dt.timedelta(days=1),
                                  now + dt.timedelta(days=cert["expires_in_days"]))
         iam.upload_server_certificate(ServerCertificateName=cert["name"], CertificateBody=body, PrivateKey=key)
-        MotoGaps._certificates[cert["name"]] = (uploaded, now + dt.timedelta(days=cert["expires_in_days"]))
+        MotoGaps._certificates[(account_id, cert["name"])] = (uploaded, now + dt.timedelta(days=cert["expires_in_days"]))
 

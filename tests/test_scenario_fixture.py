@@ -171,3 +171,26 @@ def test_closing_deletes_only_the_scenarios_own_buckets_and_only_in_their_accoun
     finally:
         accounts.close()
         emulator_client("s3", mock.server_endpoint()).delete_bucket(Bucket="someone-elses")
+
+
+def test_two_accounts_with_a_certificate_of_the_same_name_keep_their_own_dates() -> None:
+    """The adapter reports a server certificate's real dates (moto answers 2012 for all): per account and name, so a
+    later account's certificate of the same name cannot change an earlier account's verdict (CIS 1.18)."""
+    from pytest_iam.checks import Library
+    from pytest_iam.scenario_fixture import ScenarioAccounts
+
+    accounts = ScenarioAccounts(Library.load())
+    try:
+        expired = accounts({"server_certificates": [{"name": "api", "expires_in_days": -3}]})
+        valid = accounts({"server_certificates": [{"name": "api", "expires_in_days": 200}]})
+        # read again after the second account was seeded: the first account's certificate is still expired
+        from pytest_iam.aws import emulated_account
+        from pytest_iam.collect import collect_inventory
+
+        with emulated_account(accounts._credentials[expired.account_id]):
+            again = collect_inventory(expired.account)
+        assert [c.name for c in again.server_certificates] == ["api"]
+        assert again.server_certificates[0].expiration < again.collected_at
+        assert not expired.check("iam-expired-server-certificates") and valid.check("iam-expired-server-certificates")
+    finally:
+        accounts.close()
