@@ -64,6 +64,18 @@ _Loader.add_constructor("tag:yaml.org,2002:timestamp", _Loader.construct_yaml_ti
 _SCALARS = (str, bool, int, float, type(None), dt.date)
 
 
+def dates_as_text(node: Any, *, date_only: bool = False) -> Any:
+    """``node`` with every YAML date (``expires: 2027-01-31``, ``Version: 2012-10-17``) as the ISO text it was
+    written as; ``date_only`` keeps only the day of a timestamp. Mappings and lists are copied, nothing is changed."""
+    if isinstance(node, dict):
+        return {k: dates_as_text(v, date_only=date_only) for k, v in node.items()}
+    if isinstance(node, list):
+        return [dates_as_text(v, date_only=date_only) for v in node]
+    if isinstance(node, (dt.date, dt.datetime)):
+        return node.isoformat()[:10] if date_only else node.isoformat()
+    return node
+
+
 def load_yaml(path: str | Path, error: Type[Exception] = FileError) -> Any:
     """Parse a YAML file into JSON-shaped data; every problem raises ``error`` with ``file[:line:col]: problem``."""
     path = Path(path)

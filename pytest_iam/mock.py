@@ -32,7 +32,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from .aws import DEFAULT_EMULATOR_CREDENTIALS, emulated_account, emulator_client
-from .files import FileError, load_yaml, one_line
+from .files import FileError, dates_as_text, load_yaml, one_line
 from .schemas import validate
 
 DEFAULT_ACCOUNT_ID = "123456789012"  # the emulator's default account
@@ -53,23 +53,24 @@ def demo_scenario_path() -> Path:
 def load_scenario(path: str | Path) -> dict:
     """Read, validate and expand a scenario file: anything the emulator would refuse is a one-line ScenarioError here,
     before an emulator starts."""
-    data = load_yaml(Path(path), error=ScenarioError)
-    data = _dates_as_text(data)
-    validate("scenario", data, str(path), error=ScenarioError)
-    scenario = expand_templates(data, str(path))
+    scenario = prepare_scenario(load_yaml(Path(path), error=ScenarioError), str(path))
     check_scenario(scenario, str(path))
     return scenario
 
 
-def _dates_as_text(node: Any) -> Any:
-    """YAML reads ``Version: 2012-10-17`` as a date; a scenario means the text."""
-    if isinstance(node, dict):
-        return {k: _dates_as_text(v) for k, v in node.items()}
-    if isinstance(node, list):
-        return [_dates_as_text(v) for v in node]
-    if isinstance(node, (dt.date, dt.datetime)):
-        return node.isoformat()
-    return node
+def prepare_scenario(data: Any, source: str) -> dict:
+    """Scenario data (from YAML or a test's dict) validated against the schema, with its user templates expanded; a
+    ScenarioError names ``source`` and the place. YAML reads ``Version: 2012-10-17`` as a date; a scenario means the
+    text."""
+    data = dates_as_text(data)
+    validate("scenario", data, source, error=ScenarioError)
+    return expand_templates(data, source)
+
+
+def with_token(scenario: dict, token: str, value: str) -> dict:
+    """``scenario`` with every ``token`` in its texts (``@account_id@``, ``@organization_id@``) replaced by ``value``."""
+    text = json.dumps(scenario)
+    return json.loads(text.replace(token, value)) if token in text else scenario
 
 
 def expand_templates(data: dict, source: str = "<scenario>") -> dict:
@@ -370,7 +371,7 @@ def seed(scenario: dict, endpoint: str, now: Optional[dt.datetime] = None, accou
     if scenario.get("organization"):
         # the organization id is made by the emulator: documents refer to it as @organization_id@
         org_id = _seed_organization(scenario["organization"], endpoint, account_id)
-        scenario = json.loads(json.dumps(scenario).replace(ORGANIZATION_ID_TOKEN, org_id))
+        scenario = with_token(scenario, ORGANIZATION_ID_TOKEN, org_id)
     iam = emulator_client("iam", endpoint)
     paths = _policy_paths(scenario)
     if scenario.get("alias"):

@@ -20,9 +20,7 @@ AWS: a test's buckets are deleted when the test ends, so the next test may use t
 
 from __future__ import annotations
 
-import copy
 import itertools
-import json
 import threading
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Union
@@ -34,7 +32,6 @@ from .accounts import Account, AccountSpec
 from .aws import ClientFactory, emulated_account, emulator_client, emulator_session
 from .checks import Library
 from .files import load_yaml
-from .schemas import validate
 from .view import IamView
 
 ACCOUNT_ID_TOKEN = "@account_id@"
@@ -62,20 +59,13 @@ def read_scenario(scenario: Scenario, base_dir: Optional[Path] = None, source: s
         data = load_yaml(path, error=mock.ScenarioError)
         source = str(path)
     elif isinstance(scenario, dict):
-        data = copy.deepcopy(scenario)
+        data = scenario  # copied as it is prepared: the test's dict is never changed
     else:
         raise mock.ScenarioError(f"{source}: a scenario is a mapping or a YAML file's path, not {type(scenario).__name__}")
-    data = mock._dates_as_text(data)
-    validate("scenario", data, source, error=mock.ScenarioError)
-    expanded = mock.expand_templates(data, source)
+    expanded = mock.prepare_scenario(data, source)
     # the checks of names and references, with the default account's id in the place of @account_id@
-    mock.check_scenario(_with_account(expanded, mock.DEFAULT_ACCOUNT_ID), source)
+    mock.check_scenario(mock.with_token(expanded, ACCOUNT_ID_TOKEN, mock.DEFAULT_ACCOUNT_ID), source)
     return expanded, source
-
-
-def _with_account(scenario: dict, account_id: str) -> dict:
-    text = json.dumps(scenario)
-    return json.loads(text.replace(ACCOUNT_ID_TOKEN, account_id)) if ACCOUNT_ID_TOKEN in text else scenario
 
 
 class ScenarioAccounts:
@@ -105,7 +95,7 @@ class ScenarioAccounts:
         spec = AccountSpec(name=name or f"scenario-{account_id}", source=self.label)
         account = Account(spec, _factory=_collector_factory(endpoint))
         with emulated_account(credentials):
-            mock.seed(_with_account(expanded, account_id), endpoint, account_id=account_id, public_images=False)
+            mock.seed(mock.with_token(expanded, ACCOUNT_ID_TOKEN, account_id), endpoint, account_id=account_id, public_images=False)
             # a report generated before collection, as in an account whose report is less than 4 hours old: the
             # collector's first GenerateCredentialReport answers COMPLETE and it fetches the report without a wait
             emulator_client("iam", endpoint).generate_credential_report()

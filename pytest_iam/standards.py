@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import Any, Dict, Iterable, List, Optional, Tuple
 
 from .checks import FAIL, WAIVED, Check, CheckDefinitionError, CheckResult, Finding, Library
-from .files import FileError, load_yaml
+from .files import FileError, dates_as_text, load_yaml
 from .findings import did_you_mean
 from .schemas import validate
 
@@ -125,24 +125,13 @@ class Standard:
         return tuple(c for c in self.controls if c.skip)
 
 
-def _normalise(node: Any) -> Any:
-    """YAML turns ``2027-01-31`` into a date; the schema speaks of strings."""
-    if isinstance(node, dict):
-        return {k: _normalise(v) for k, v in node.items()}
-    if isinstance(node, list):
-        return [_normalise(v) for v in node]
-    if isinstance(node, (dt.date, dt.datetime)):
-        return node.isoformat()[:10]
-    return node
-
-
 def load_standard(path: Path, library: Library) -> Standard:
     """Read, validate and resolve a standard file (and the standards it extends)."""
     return _load(Path(path), library, ())
 
 
 def _load(path: Path, library: Library, chain: Tuple[Path, ...]) -> Standard:
-    data = _normalise(load_yaml(path, error=StandardError))
+    data = dates_as_text(load_yaml(path, error=StandardError), date_only=True)  # the schema speaks of day strings
     validate("standard", data, str(path), error=StandardError)
     base: Optional[Standard] = None
     if data.get("extends"):
