@@ -46,14 +46,19 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _error(problem: str) -> int:
+    """One line on stderr, and the exit status of a command that could not do its work."""
+    print(f"error: {problem}", file=sys.stderr)
+    return 2
+
+
 def _merge(out: Path, bundles: List[Path]) -> int:
     from .merge import MergeError, merge_bundles
 
     try:
         digest = merge_bundles(out, bundles)
     except MergeError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return _error(str(exc))
     manifest = json.loads((out / "manifest.json").read_bytes())
     print(f"{out}: merged {len(bundles)} bundles, {len(manifest['accounts'])} accounts, "
           f"{manifest['findings']['total']} findings (manifest sha256 {digest})")
@@ -92,8 +97,7 @@ def _diff(old: Path, new: Path, as_json: bool) -> int:
     try:
         result = diff_bundles(old, new)
     except BaselineError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return _error(str(exc))
     if as_json:
         print(json.dumps(result, indent=1))
         return 0
@@ -110,13 +114,11 @@ def _report(bundle: Path, output: Optional[Path]) -> int:
     try:
         from .report_html import ReportError, write_report
     except ImportError as exc:
-        print(f"error: the HTML report is not available: {exc}", file=sys.stderr)
-        return 2
+        return _error(f"the HTML report is not available: {exc}")
     try:
         out = write_report(bundle, output)
     except ReportError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return _error(str(exc))
     print(f"{out}")
     return 0
 
