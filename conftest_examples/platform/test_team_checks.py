@@ -34,6 +34,8 @@ def test_admins_hardware_mfa(iam_scenario, users, failing):
     result = iam.check("acme-admins-hardware-mfa")
     assert [f.label for f in result.failed] == failing
     assert bool(result) is not failing
+    # a pass is a judgement of every admin, never of nobody
+    assert result.evaluated == sum("Admins" in u["groups"] for u in users)
 
 
 @pytest.mark.parametrize("mfa, reason", [("virtual", "uses a virtual MFA device"), ("none", "no MFA device at all")])
@@ -51,7 +53,7 @@ def test_nobody_in_admins_is_said_out_loud(iam_scenario):
 
 def test_another_admin_group_by_parameter(iam_scenario):
     iam = iam_scenario({"groups": [{"name": "Ops"}], "users": [admin("carol", "virtual") | {"groups": ["Ops"]}]})
-    assert iam.check("acme-admins-hardware-mfa")                   # not in Admins
+    assert iam.check("acme-admins-hardware-mfa").nothing_to_evaluate   # nobody is in Admins
     assert not iam.check("acme-admins-hardware-mfa", group="Ops")
 
 
@@ -61,7 +63,8 @@ def test_service_user_with_console_fails(iam_scenario):
     iam = iam_scenario("scenarios/service-users.yaml")
     result = iam.check("acme-service-users-no-console")
     assert [f.label for f in result.failed] == ["user/svc-legacy"]
-    assert iam.check("acme-service-users-no-console", prefix="batch-")   # nobody is named batch-...
+    passed = iam.check("acme-service-users-no-console", prefix="batch-")   # nobody is named batch-...
+    assert passed and passed.evaluated == 3
 
 
 @pytest.mark.parametrize("user, passes", [
@@ -83,4 +86,5 @@ def test_service_users(iam_scenario, user, passes):
 def test_key_rotation_at_sixty_days(iam_scenario, age_days, passes):
     """ACME-IAM-04 runs iam-access-key-rotation with max_age_days 60 (iam_baseline.yaml)."""
     iam = iam_scenario({"users": [{"name": "ci", "access_keys": [{"age_days": age_days, "last_used_days": 1}]}]})
-    assert bool(iam.check("iam-access-key-rotation", max_age_days=60)) is passes
+    result = iam.check("iam-access-key-rotation", max_age_days=60)
+    assert bool(result) is passes and result.evaluated == 1
