@@ -27,7 +27,8 @@ def test_old_key_fails(iam_scenario):
 
 def test_young_and_inactive_keys_pass(iam_scenario):
     iam = iam_scenario({"users": [{"name": "amy", "access_keys": [{"age_days": 3}, {"age_days": 900, "active": False}]}]})
-    assert iam.check("acme-key-rotation")
+    result = iam.check("acme-key-rotation")
+    assert result and result.evaluated == 1  # the young key judged; the inactive one not selected
 
 def test_scenarios_are_separate_accounts(iam_scenario):
     one = iam_scenario({"users": [{"name": "bob"}], "buckets": [{"name": "acme-data"}]})
