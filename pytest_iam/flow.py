@@ -27,8 +27,6 @@ from typing import Any, Dict, List, Optional
 
 import pytest
 
-from .accounts import AccountUnavailable
-
 DEFAULT_MAX_WORKERS = 8
 PROGRESS_EVERY_SECONDS = 2.0
 
@@ -103,11 +101,9 @@ class CollectionPool:
         if self.stopped.is_set():
             return
         try:
-            self.state.inventory(name)
-        except AccountUnavailable:
-            pass  # recorded by the session: the account's items report it
-        except Exception:  # noqa: BLE001 - the item that needs the account collects it again and reports the error
-            pass
+            self.state.prefetch(name)
+        except Exception:  # noqa: BLE001 - an unreachable account is recorded by the session and its items report
+            pass  # it; after any other error, the item that needs the account collects it again and reports that
 
     def released(self, name: str) -> None:
         with self.lock:

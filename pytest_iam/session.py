@@ -117,9 +117,8 @@ class IamSession:
         self.usage_error: Optional[str] = None  # under xdist, a worker's usage error, reported by the controller
         self.unavailable: Dict[str, str] = {}
         self.account_facts: Dict[str, list] = {}
-        self._locks: Dict[str, threading.Lock] = defaultdict(threading.Lock)
+        self._locks: Dict[str, threading.RLock] = defaultdict(threading.RLock)
         self._accounts_lock = threading.Lock()
-        self.collections = 0  # accounts collected (or found unreachable) by this process
         self.released: set = set()
         self.on_collected: List[Any] = []  # callables(name, ok): told when an account is collected or unreachable
         self.standard_paths = [self._resolve_standard(s) for s in config.getoption("iam_standard")]
@@ -267,9 +266,14 @@ class IamSession:
                     self._collected(name, True)
             return self.inventories[name]
 
+    def prefetch(self, name: str) -> None:
+        """Collect the account ahead of its items (the collection pool of ``flow.py``), unless its items have run and
+        released it already: asked for then, it would be collected a second time for nobody."""
+        with self._locks[name]:
+            if name not in self.released:
+                self.inventory(name)
+
     def _collected(self, name: str, ok: bool) -> None:
-        with self._accounts_lock:
-            self.collections += 1
         for listener in list(self.on_collected):
             listener(name, ok)
 

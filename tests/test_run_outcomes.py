@@ -208,3 +208,32 @@ def test_an_error_message_with_a_key_is_masked(pytester: pytest.Pytester, monkey
     for text in (result.stdout.str(), (pytester.path / "e.xml").read_text()):
         assert "cannot connect" in text
         assert FAKE_KEY_ID not in text
+
+
+# --- collecting ahead never collects an account twice ------------------------------------------------------------------
+
+
+def test_the_collection_pool_does_not_collect_an_account_again_after_its_items_released_it(
+        pytester: pytest.Pytester) -> None:
+    """The pool queues an account, the main thread gets there first, runs its items and releases the inventory:
+    when a pool thread then comes to the queued name, it must not collect the account a second time."""
+    pytester.path.joinpath("scenario.yaml").write_text("users:\n  - {name: ana}\n")
+    pytester.makepyfile(test_pool='''
+from pytest_iam.flow import CollectionPool
+from pytest_iam.session import state
+
+NAME = "mock:scenario.yaml"
+
+def test_a_released_account_is_not_collected_again(request, iam_account):
+    run = state(request.config)
+    assert run.inventory(NAME) is not None        # the main thread collects it (or finds it collected)
+    run.release(NAME)                             # its last item ran
+    told = []
+    run.on_collected.append(lambda name, ok: told.append(name))
+    pool = CollectionPool(run, [NAME], workers=1, window=2)
+    pool._collect(NAME)                           # a pool thread comes to the queued name late
+    pool.stop()
+    assert run.collected(NAME) is None and told == []
+''')
+    result = pytester.runpytest_inprocess("--iam-account=mock:scenario.yaml", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
