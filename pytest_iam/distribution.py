@@ -10,27 +10,31 @@ the API-call count in the summary is the number of requests really sent.
 from __future__ import annotations
 
 import re
-from typing import Any, Iterable, Optional, Sequence
+from typing import Any, Dict, Iterable, Optional, Sequence
 
 from xdist.scheduler import LoadScopeScheduling
 
 _PARAMS = re.compile(r"\[(.*)\]$")
 
 
-def account_of(nodeid: str, accounts: Sequence[str]) -> Optional[str]:
-    """The account named in the node id's parameter part, or None.
+class AccountNames:
+    """The run's account names, looked up in node ids (``AccountNames(names).find(nodeid)``).
 
-    pytest joins parameter ids with ``-``; an account name may itself hold ``-``, so the longest name that stands
-    as whole ``-``-separated parts of the id wins.
-    """
-    match = _PARAMS.search(nodeid)
-    if not match:
-        return None
-    ident = match.group(1)
-    for name in sorted(accounts, key=len, reverse=True):
-        if ident == name or ident.startswith(name + "-") or ident.endswith("-" + name) or f"-{name}-" in ident:
-            return name
-    return None
+    pytest joins parameter ids with ``-``; an account name may itself hold ``-``, so the longest name that stands as
+    whole ``-``-separated parts of the id wins (the first of the names given, among names of that length). Each
+    contiguous run of the id's parts is one set lookup: the cost follows the id's length, not the number of accounts
+    (an organization's hundreds)."""
+
+    def __init__(self, accounts: Sequence[str]) -> None:
+        self.order = {name: index for index, name in reversed(list(enumerate(accounts)))}
+
+    def find(self, nodeid: str) -> Optional[str]:
+        match = _PARAMS.search(nodeid)
+        if not match:
+            return None
+        parts = match.group(1).split("-")
+        found = {"-".join(parts[i:j]) for i in range(len(parts)) for j in range(i + 1, len(parts) + 1)} & self.order.keys()
+        return min(found, key=lambda name: (-len(name), self.order[name])) if found else None
 
 
 class AccountScheduling(LoadScopeScheduling):
@@ -38,8 +42,12 @@ class AccountScheduling(LoadScopeScheduling):
 
     def __init__(self, config: Any, log: Any = None, accounts: Iterable[str] = ()) -> None:
         super().__init__(config, log)
-        self.accounts = tuple(accounts)
+        self.accounts = AccountNames(tuple(accounts))
+        self._scopes: Dict[str, str] = {}  # xdist asks again for every test report
 
     def _split_scope(self, nodeid: str) -> str:
-        account = account_of(nodeid, self.accounts)
-        return f"account:{account}" if account is not None else nodeid
+        scope = self._scopes.get(nodeid)
+        if scope is None:
+            account = self.accounts.find(nodeid)
+            scope = self._scopes[nodeid] = f"account:{account}" if account is not None else nodeid
+        return scope
