@@ -27,8 +27,11 @@ import pytest
 
 from . import __version__
 from .baseline import BaselineError, compare, judged_pairs, load_bundle_findings, summary
-from .bundle import BundleError, finish_bundle, prepare, verify_bundle
+from .bundle import BundleError, finish_bundle, prepare, sha256_file, tally, verify_problem
+from .baseline import CATEGORIES
 from .checks import WAIVED, library_dir
+from .evidence import compact_json
+from .flow import item_account
 from .inventory import save_snapshot, snapshot_path
 from .ocsf import iso_millis
 from .secrets import MASK, redact
@@ -69,10 +72,6 @@ def _now() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
 
 
-def _json(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"))
-
-
 def _display_path(path: Path, rootpath: Path) -> str:
     """A file as the manifest names it: inside the shipped library, inside the rootdir, or as given."""
     resolved = Path(path).resolve()
@@ -82,14 +81,6 @@ def _display_path(path: Path, rootpath: Path) -> str:
         except ValueError:
             continue
     return resolved.as_posix()
-
-
-def _item_account(item: pytest.Item) -> Optional[str]:
-    account = getattr(item, "account", None)
-    if account is not None:
-        return account
-    callspec = getattr(item, "callspec", None)
-    return callspec.params.get("iam_account") if callspec is not None else None
 
 
 class AuditTrail:
@@ -105,6 +96,7 @@ class AuditTrail:
         self.started_at = _now()
         self.records: List[Dict[str, Any]] = []
         self.files_used: Dict[str, str] = {}
+        self._files_seen: set = set()  # the standard and check paths hashed so far
         self.waivers: Dict[str, Dict[str, Any]] = {}
         self.snapshots_written: set = set()
         self.controls: List[Dict[str, Any]] = []
@@ -142,10 +134,9 @@ class AuditTrail:
 
     def _load_baseline(self) -> None:
         assert self.baseline_dir is not None
-        problems = verify_bundle(self.baseline_dir)
-        if problems:
-            raise pytest.UsageError(f"--iam-baseline {self.baseline_dir}: the bundle does not verify: {problems[0]}"
-                                    + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""))
+        problem = verify_problem(self.baseline_dir)
+        if problem:
+            raise pytest.UsageError(f"--iam-baseline {self.baseline_dir}: the bundle does not verify: {problem}")
         try:
             self.baseline_records, _ = load_bundle_findings(self.baseline_dir)
         except BaselineError as exc:
@@ -171,7 +162,7 @@ class AuditTrail:
         if isinstance(item, ControlItem) and (call.when == "call" or (call.when == "setup" and report.failed)):
             self._record_control(item)
         if call.when == "setup" and self.evidence_dir is not None:
-            self._save_snapshot(_item_account(item))
+            self._save_snapshot(item_account(item))
         return report
 
     def _save_snapshot(self, account: Optional[str]) -> None:
@@ -190,12 +181,11 @@ class AuditTrail:
         self._waiver_tally(item, result)
         if not self.wants_records:
             return
-        self.files_used[_display_path(standard.path, self.config.rootpath)] = _sha256(standard.path)
-        if check.source and Path(check.source).is_file():
-            self.files_used[_display_path(Path(check.source), self.config.rootpath)] = _sha256(Path(check.source))
+        for path in (standard.path, check.source):
+            self._use_file(path)
         when = inventory.collected_at if inventory is not None and inventory.collected_at else dt.datetime.now(dt.timezone.utc)
         base = {
-            "account": account, "account_id": result.account_id if result is not None else _account_id(self.state, account),
+            "account": account, "account_id": result.account_id if result is not None else self.state.known_account_id(account),
             "standard": standard.name, "control": control.id, "check": check.id, "title": check.title,
             "severity": control.severity, "frameworks": {k: list(v) for k, v in check.frameworks.items()},
             "remediation": check.remediation or "", "time": iso_millis(when),
@@ -214,6 +204,14 @@ class AuditTrail:
                 waiver = found.record() if found is not None else None
             self.records.append({**base, "status": finding.status, "resource": finding.resource,
                                  "label": redact(finding.label), "reason": redact(finding.reason), "waiver": waiver})
+
+    def _use_file(self, path: Any) -> None:
+        """A standard or check file the run used, hashed into the manifest: once, however many controls share it."""
+        if not path or path in self._files_seen:
+            return
+        self._files_seen.add(path)
+        if Path(path).is_file():
+            self.files_used[_display_path(Path(path), self.config.rootpath)] = sha256_file(Path(path))
 
     def _waiver_tally(self, item: Any, result: Any) -> None:
         """Which waivers were about a judged control, and which of them matched one of its resources."""
@@ -295,14 +293,14 @@ class AuditTrail:
         if xml is None:
             return
         if self.stale:
-            xml.add_global_property("stale_waivers", _json([_waiver_text_fields(w) for w in self.stale]))
+            xml.add_global_property("stale_waivers", compact_json([_waiver_text_fields(w) for w in self.stale]))
         if self.expiring:
-            xml.add_global_property("expiring_waivers", _json([_waiver_text_fields(w) for w in self.expiring]))
+            xml.add_global_property("expiring_waivers", compact_json([_waiver_text_fields(w) for w in self.expiring]))
         if self.diff is not None:
             xml.add_global_property("diff.baseline", self.diff["baseline"])
-            for name in ("new_failures", "fixed", "still_failing", "newly_waived", "waivers_gone"):
+            for name in CATEGORIES:
                 entries = self.diff[name]
-                xml.add_global_property(f"diff.{name}", _json(entries[:MAX_LISTED]))
+                xml.add_global_property(f"diff.{name}", compact_json(entries[:MAX_LISTED]))
                 xml.add_global_property(f"diff.{name}_count", str(len(entries)))
 
     def finish(self, session: pytest.Session) -> None:
@@ -322,7 +320,7 @@ class AuditTrail:
             "exit_status": int(session.exitstatus),
             "accounts": self._accounts(),
             "standards_and_checks": dict(sorted(self.files_used.items())),
-            "findings": _tally(records),
+            "findings": tally(records),
             "stale_waivers": [_waiver_text_fields(w) for w in self.stale],
             "expiring_waivers": [_waiver_text_fields(w) for w in self.expiring],
             "baseline": str(self.baseline_dir) if self.baseline_dir is not None else None,
@@ -397,16 +395,6 @@ class BundleFinisher:
         self.trail.finish(session)
 
 
-def _sha256(path: Path) -> str:
-    from .bundle import sha256_file
-
-    return sha256_file(Path(path))
-
-
-def _account_id(iam_state: Any, name: str) -> str:
-    return iam_state.known_account_id(name)
-
-
 def _waiver_target(waiver: Dict[str, Any]) -> str:
     what = f"control {waiver['control']}" if waiver.get("control") else f"check {waiver['check']}"
     return f"{what}, resources {', '.join(waiver['resources'])}"
@@ -415,14 +403,6 @@ def _waiver_target(waiver: Dict[str, Any]) -> str:
 def _waiver_text_fields(waiver: Dict[str, Any]) -> Dict[str, Any]:
     keys = ("standard", "waiver", "control", "check", "resources", "reason", "approved_by", "expires", "ticket")
     return {k: waiver.get(k) for k in keys}
-
-
-def _tally(records: List[Dict[str, Any]]) -> Dict[str, int]:
-    out = {"pass": 0, "fail": 0, "waived": 0, "error": 0}
-    for record in records:
-        out[record["status"]] = out.get(record["status"], 0) + 1
-    out["total"] = len(records)
-    return out
 
 
 def _fill_control_reasons(controls: List[Dict[str, Any]], records: List[Dict[str, Any]]) -> None:

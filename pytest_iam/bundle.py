@@ -104,16 +104,17 @@ def finish_bundle(directory: Path, manifest: Dict[str, Any], records: Iterable[M
         (directory / DIFF).write_bytes(_json_bytes(diff))
     manifest = dict(manifest)
     manifest["format"] = FORMAT
-    if junit_xml is not None and Path(junit_xml).is_file():
+    copied = junit_xml is not None and Path(junit_xml).is_file()
+    if copied:
         shutil.copyfile(junit_xml, directory / JUNIT)
-        manifest["junit_xml"] = {"file": JUNIT, "sha256": sha256_file(directory / JUNIT)}
-    else:
-        manifest["junit_xml"] = None
-    manifest["files"] = {name: sha256_file(directory / name) for name in bundle_files(directory)}
+    files = {name: sha256_file(directory / name) for name in bundle_files(directory)}  # each file hashed once
+    manifest["junit_xml"] = {"file": JUNIT, "sha256": files[JUNIT]} if copied else None
+    manifest["files"] = files
     if report:
         (directory / MANIFEST).write_bytes(_json_bytes(manifest))  # the report reads the manifest
         manifest["report_error"] = _write_report(directory)
-    manifest["files"] = {name: sha256_file(directory / name) for name in bundle_files(directory)}
+        if (directory / REPORT).is_file():  # the one file written since: its hash joins the others'
+            manifest["files"] = dict(sorted({**files, REPORT: sha256_file(directory / REPORT)}.items()))
     data = _json_bytes(manifest)
     (directory / MANIFEST).write_bytes(data)
     digest = hashlib.sha256(data).hexdigest()
@@ -178,6 +179,25 @@ def verify_bundle(directory: Path, expect_sha256: Optional[str] = None) -> List[
         problems.append(f"added: {name}")
     problems.extend(_consistency(manifest, files))
     return problems
+
+
+def verify_problem(directory: Path) -> Optional[str]:
+    """None when the bundle verifies, else its first problem and how many more: one line for an error message."""
+    problems = verify_bundle(directory)
+    if not problems:
+        return None
+    return problems[0] + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else "")
+
+
+def tally(records: Iterable[Mapping[str, Any]]) -> Dict[str, int]:
+    """The manifest's count of findings by status, and their total."""
+    out = {"pass": 0, "fail": 0, "waived": 0, "error": 0}
+    total = 0
+    for record in records:
+        out[record["status"]] = out.get(record["status"], 0) + 1
+        total += 1
+    out["total"] = total
+    return out
 
 
 def _recorded_manifest_sum(directory: Path, problems: List[str]) -> Optional[str]:

@@ -85,14 +85,13 @@ def _verify(bundle: Path, expect: Optional[str]) -> int:
 
 def _diff(old: Path, new: Path, as_json: bool) -> int:
     from .baseline import BaselineError, diff_bundles, summary
-    from .bundle import verify_bundle
+    from .bundle import verify_problem
     from .secrets import redact
 
     for bundle in (old, new):
-        problems = verify_bundle(bundle)
-        if problems:
-            print(f"{bundle}: does not verify: {problems[0]}" + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""),
-                  file=sys.stderr)
+        problem = verify_problem(bundle)
+        if problem:
+            print(f"{bundle}: does not verify: {problem}", file=sys.stderr)
             return 2
     try:
         result = diff_bundles(old, new)

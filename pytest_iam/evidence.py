@@ -25,7 +25,8 @@ __all__ = ["account_properties", "control_properties", "redact", "skipped_proper
 MAX_LISTED_RESOURCES = 100
 
 
-def _json(value: Any) -> str:
+def compact_json(value: Any) -> str:
+    """A property's JSON value: keys sorted, no spaces."""
     return json.dumps(value, sort_keys=True, separators=(",", ":"))
 
 
@@ -42,8 +43,8 @@ def control_properties(control: Any, standard: Any, account: str, *, result: Opt
         ("account", account),
         ("account_id", result.account_id if result is not None else account_id),
         ("severity", control.severity),
-        ("frameworks", _json({k: list(v) for k, v in check.frameworks.items()})),
-        ("parameters", _json(dict(result.params if result is not None else control.params))),
+        ("frameworks", compact_json({k: list(v) for k, v in check.frameworks.items()})),
+        ("parameters", compact_json(dict(result.params if result is not None else control.params))),
         ("outcome", outcome or (result.outcome if result is not None else "error")),
     ]
     if getattr(control, "overridden_in", ()):  # an extending standard changed it: parameters, severity or skip
@@ -58,14 +59,14 @@ def control_properties(control: Any, standard: Any, account: str, *, result: Opt
         ("failed", str(len(result.failed))),
         ("errors", str(len(result.errors))),
         ("waived", str(len(result.waived))),
-        ("failed_resources", _json(failed[:MAX_LISTED_RESOURCES])),
+        ("failed_resources", compact_json(failed[:MAX_LISTED_RESOURCES])),
         ("failed_resources_count", str(len(failed))),
     ]
     waived = waived_resources(result, standard, control)
     if waived:
-        props.append(("waived_resources", _json(waived)))
+        props.append(("waived_resources", compact_json(waived)))
     if errors:
-        props += [("error_resources", _json(errors[:MAX_LISTED_RESOURCES])), ("error_resources_count", str(len(errors)))]
+        props += [("error_resources", compact_json(errors[:MAX_LISTED_RESOURCES])), ("error_resources_count", str(len(errors)))]
     if result.nothing_to_evaluate:
         props.append(("nothing_to_evaluate", result.nothing_to_evaluate))
     if inventory is not None:

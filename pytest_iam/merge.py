@@ -21,10 +21,9 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence
 
-from .bundle import DIFF, FINDINGS, JUNIT, MANIFEST, BundleError, finish_bundle, prepare, verify_bundle
+from .baseline import CATEGORIES
+from .bundle import DIFF, FINDINGS, JUNIT, MANIFEST, BundleError, finish_bundle, prepare, tally, verify_problem
 from .ocsf import OcsfError, read_findings
-
-DIFF_LISTS = ("new_failures", "fixed", "still_failing", "newly_waived", "waivers_gone")
 
 
 class MergeError(Exception):
@@ -43,10 +42,9 @@ def merge_bundles(out: Path, bundles: Sequence[Path]) -> str:
     for bundle in bundles:
         if bundle.resolve() == out.resolve():
             raise MergeError(f"{out}: is also an input; write the merged bundle elsewhere")
-        problems = verify_bundle(bundle)
-        if problems:
-            raise MergeError(f"{bundle}: does not verify: {problems[0]}"
-                             + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""))
+        problem = verify_problem(bundle)
+        if problem:
+            raise MergeError(f"{bundle}: does not verify: {problem}")
     manifests = [json.loads((b / MANIFEST).read_bytes()) for b in bundles]
     owner: Dict[str, Path] = {}
     for bundle, manifest in zip(bundles, manifests):
@@ -78,8 +76,6 @@ def merge_bundles(out: Path, bundles: Sequence[Path]) -> str:
             if snapshot and (bundle / snapshot).is_file():
                 (out / snapshot).parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(bundle / snapshot, out / snapshot)
-    from .audit import _tally
-
     manifest = {
         "versions": manifests[0].get("versions"),
         "started_at": min((m.get("started_at") or "" for m in manifests), default=""),
@@ -88,7 +84,7 @@ def merge_bundles(out: Path, bundles: Sequence[Path]) -> str:
         "exit_status": max(int(m.get("exit_status") or 0) for m in manifests),
         "accounts": dict(sorted(accounts.items())),
         "standards_and_checks": dict(sorted(files_used.items())),
-        "findings": _tally(records),
+        "findings": tally(records),
         "stale_waivers": _stale_everywhere(manifests),
         "expiring_waivers": _unique(w for m in manifests for w in m.get("expiring_waivers") or []),
         "baseline": None,
@@ -129,7 +125,7 @@ def _merged_diff(bundles: List[Path]) -> Optional[Dict[str, Any]]:
     if len(diffs) != len(bundles):
         return None
     merged: Dict[str, Any] = {"baseline": "; ".join(sorted({str(d.get("baseline")) for d in diffs}))}
-    for name in DIFF_LISTS:
+    for name in CATEGORIES:
         merged[name] = sorted((e for d in diffs for e in d.get(name) or []),
                               key=lambda e: (e.get("account", ""), e.get("control", ""), e.get("resource", "")))
     return merged
