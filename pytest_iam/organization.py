@@ -212,10 +212,6 @@ class MemberAccount(Account):
         return self.target.organization if self.target is not None else None
 
     @property
-    def organization_reader(self) -> Optional[Account]:
-        return None
-
-    @property
     def expected_id(self) -> str:
         return self.member.account_id if self.member is not None else ""
 

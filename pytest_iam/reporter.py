@@ -14,6 +14,7 @@ import pytest
 from . import __version__
 from .checks import SEVERITIES
 from .findings import plural
+from .flow import item_account
 from .evidence import account_properties
 from .items import ControlItem, not_evaluated_text
 from .secrets import redact
@@ -26,11 +27,6 @@ OUTCOME_WORDS = {"failed": "failed", "error": "could not be evaluated", "passed"
 
 def _uses_iam(item: pytest.Item) -> bool:
     return "iam" in getattr(item, "fixturenames", ()) or "iam_account" in getattr(item, "fixturenames", ())
-
-
-def _item_account(item: pytest.Item) -> Any:
-    callspec = getattr(item, "callspec", None)
-    return callspec.params.get("iam_account") if callspec is not None else None
 
 
 def finish_report(iam_state: IamSession, item: pytest.Item, call: pytest.CallInfo, report: pytest.TestReport) -> None:
@@ -51,7 +47,7 @@ def finish_report(iam_state: IamSession, item: pytest.Item, call: pytest.CallInf
 def _python_test(iam_state: IamSession, item: pytest.Item, call: pytest.CallInfo, report: pytest.TestReport) -> None:
     view = getattr(item, "funcargs", {}).get("iam")
     if call.when == "setup":
-        name = _item_account(item)
+        name = item_account(item)
         inventory = iam_state.collected(name) if name is not None else None
         if inventory is not None and not any(k == "snapshot_sha256" for k, _ in item.user_properties):
             item.user_properties.extend(account_properties(inventory))
@@ -150,8 +146,8 @@ class IamReporter:
         terminalreporter.write_sep("=", "pytest-iam summary")
         for account in sorted(self.outcomes):
             counts = {o: sum(self.outcomes[account][o].values()) for o in OUTCOMES}
-            ident = self.account_ids.get(account) or dict(self.state.account_facts.get(account, ())).get("account_id", "?")
             facts = dict(self.state.account_facts.get(account, ()))
+            ident = self.account_ids.get(account) or facts.get("account_id", "?")
             parts = [f"{counts['passed']} passed", f"{counts['failed']} failed"]
             if counts["error"]:
                 parts.append(f"{counts['error']} could not be evaluated")
