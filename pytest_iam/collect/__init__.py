@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from ..inventory import (
     ACCESS_ANALYZERS,
     ACCOUNT_ALIASES,
@@ -32,7 +30,7 @@ from ..inventory import (
     now,
 )
 from .account import collect_account
-from .errors import ErrorLog, error_code, make_unread
+from .errors import READ_ERRORS, ErrorLog, error_code, make_unread
 from .iam import collect_iam
 from .organizations import collect_organization, organization_for
 from .ec2 import collect_ec2
@@ -66,17 +64,18 @@ def collect_inventory(account: Any) -> Inventory:
     started = now()
     account_id = account.id
     partition = account.partition
+    regions = account.regions  # the accounts file's, else the factory's region
     fields: dict = {}
     for name, collector in (("iam", collect_iam), ("s3", collect_s3)):
         try:
             fields.update(collector(account.factory, account_id, partition, errors))
-        except (ClientError, BotoCoreError) as exc:  # the collectors record their own failures; this is a backstop
+        except READ_ERRORS as exc:  # the collectors record their own failures; this is a backstop
             _collector_failed(errors, name, exc, fields)
     try:  # account settings: the security contact, and Access Analyzer in each of the account's regions
-        fields.update(collect_account(account.factory, account_id, partition, errors, _regions(account)))
-    except (ClientError, BotoCoreError) as exc:
+        fields.update(collect_account(account.factory, account_id, partition, errors, regions))
+    except READ_ERRORS as exc:
         _collector_failed(errors, "account", exc, fields)
-    fields.update(_collect_instances(account, account_id, partition, errors))
+    fields.update(_collect_instances(account.factory, regions, account_id, partition, errors))
     reader = account.organization_reader
     shared = getattr(account, "shared_organization", None)  # an org: target's member: the organization read once
     try:
@@ -86,14 +85,12 @@ def collect_inventory(account: Any) -> Inventory:
             fields["organization"] = collect_organization(
                 (reader or account).factory, account_id, errors, own_session=reader is None
             )
-    except (ClientError, BotoCoreError) as exc:
-        errors.add("organizations", "DescribeOrganization", exc)
-        gap = make_unread(ORGANIZATION, "organizations", "DescribeOrganization", error_code(exc))
-        errors.add_unread(gap)
+    except READ_ERRORS as exc:
+        gap = errors.unread(ORGANIZATION, "organizations", "DescribeOrganization", exc)
         fields["organization"] = Organization(status=ORG_UNAVAILABLE, reason=str(gap))
     try:
         alias = account.alias
-    except (ClientError, BotoCoreError) as exc:
+    except READ_ERRORS as exc:
         errors.unread(ACCOUNT_ALIASES, "iam", "ListAccountAliases", exc)
         alias = None
     return Inventory(
@@ -109,18 +106,11 @@ def collect_inventory(account: Any) -> Inventory:
     )
 
 
-def _regions(account: Any) -> tuple:
-    """The account's ``regions`` (accounts file); its factory's region when none are configured."""
-    regions = getattr(account, "regions", None)
-    return tuple(regions) if regions else (account.factory.default_region,)
-
-
-def _collect_instances(account: Any, account_id: str, partition: str, errors: ErrorLog) -> dict:
-    """EC2 instances in each of the account's ``regions`` (accounts file; the factory's region when none is set)."""
-    regions = tuple(getattr(account, "regions", None) or (account.factory.default_region,))
+def _collect_instances(factory: Any, regions: tuple, account_id: str, partition: str, errors: ErrorLog) -> dict:
+    """EC2 instances in each of the account's regions."""
     try:
-        return collect_ec2(account.factory, regions, account_id, partition, errors)
-    except (ClientError, BotoCoreError) as exc:  # a backstop: the collector records each region's failure itself
+        return collect_ec2(factory, regions, account_id, partition, errors)
+    except READ_ERRORS as exc:  # a backstop: the collector records each region's failure itself
         for region in regions:
             errors.unread(instances_source(region), "ec2", "DescribeInstances", exc)
         return {"instances": (), "instance_regions": regions}

@@ -17,12 +17,9 @@ from __future__ import annotations
 
 from typing import Any, Iterable, List, Optional
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from ..inventory import ACCESS_ANALYZERS, SECURITY_CONTACT, Analyzer
-from .errors import ErrorLog, error_code
+from .errors import READ_ERRORS, ErrorLog, error_code
 
-READ_ERRORS = (ClientError, BotoCoreError)
 NO_CONTACT = "ResourceNotFoundException"
 
 

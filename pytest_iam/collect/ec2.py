@@ -16,10 +16,8 @@ from __future__ import annotations
 
 from typing import Any, Iterable, List
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from ..inventory import Instance, instances_source
-from .errors import ErrorLog
+from .errors import READ_ERRORS, ErrorLog
 from .iam import _aware
 
 LIVE_STATES = ("pending", "running", "stopping", "stopped")
@@ -62,6 +60,6 @@ def collect_ec2(factory: Any, regions: Iterable[str], account_id: str, partition
     for region in regions:
         try:
             instances.extend(_region_instances(factory, region, account_id, partition))
-        except (ClientError, BotoCoreError) as exc:
+        except READ_ERRORS as exc:
             errors.unread(instances_source(region), "ec2", "DescribeInstances", exc)
     return {"instances": tuple(sorted(instances, key=lambda i: (i.region, i.id))), "instance_regions": regions}

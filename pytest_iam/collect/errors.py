@@ -18,8 +18,12 @@ from __future__ import annotations
 import threading
 from typing import Any, List, Optional
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from ..inventory import CollectionError, Unread
 from ..secrets import redact
+
+READ_ERRORS = (ClientError, BotoCoreError)  # what a read can fail with; recorded, never raised
 
 # IAM permissions of the operations the collectors call, where they differ from "<service>:<Operation>"
 # (AWS Service Authorization Reference). Organizations and IAM operations are named as their permissions.

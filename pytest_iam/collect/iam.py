@@ -21,8 +21,6 @@ import time
 from typing import Any, Callable, Dict, List, Optional
 from urllib.parse import unquote
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from ..inventory import (
     ACCOUNT_SUMMARY,
     AUTHORIZATION_DETAILS,
@@ -45,9 +43,8 @@ from ..inventory import (
     User,
 )
 from ..secrets import redact
-from .errors import ErrorLog, error_code, make_unread
+from .errors import READ_ERRORS, ErrorLog, error_code, make_unread
 
-READ_ERRORS = (ClientError, BotoCoreError)  # what a read can fail with; recorded, never raised
 
 ROOT_ROW = "<root_account>"
 REPORT_POLL_SECONDS = (0.2, 0.5, 1, 2, 4, 8, 8, 8, 8, 8)  # bounded: about 48 s in all
@@ -413,9 +410,8 @@ def _user(detail: dict, row: Optional[dict], virtual_by_user: Dict[str, List[Mfa
         mfa_active = _bool(row.get("mfa_active"))
     else:  # not in the report (or no report): a listed virtual device is the one thing known
         mfa_active = True if virtual else None
-    devices = _devices(mfa_active, virtual)
-    if row is None and devices is not None and virtual:
-        devices = None  # a virtual device is known, a hardware one would not be: the list is not complete
+    # not in the report: a virtual device may be known, a hardware one would not be, so the list is never complete
+    devices = _devices(mfa_active, virtual) if row is not None else None
     return User(
         name=detail["UserName"],
         arn=arn,

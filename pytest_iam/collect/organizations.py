@@ -15,13 +15,10 @@ from __future__ import annotations
 import json
 from typing import Any, Dict, List, Optional
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from ..inventory import ORG_MEMBER, ORG_NONE, ORG_UNAVAILABLE, ORGANIZATION, OrgAccount, Organization, OrgUnit, Scp
-from .errors import ACCESS_DENIED, ErrorLog, error_code, make_unread, permission_for
+from .errors import ACCESS_DENIED, READ_ERRORS, ErrorLog, error_code, make_unread, permission_for
 from .iam import redact_document
 
-READ_ERRORS = (ClientError, BotoCoreError)
 READER_HINT = ("SCPs can be read only from the management account or a delegated administrator: "
                "set organization_reader for this account")
 

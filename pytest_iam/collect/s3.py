@@ -21,15 +21,12 @@ import dataclasses
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, List, Optional
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from ..inventory import ACCOUNT_PUBLIC_ACCESS_BLOCK, BUCKET_LIST, Bucket, Grant, PublicAccessBlock, Unread
-from .errors import ErrorLog, error_code
+from .errors import READ_ERRORS, ErrorLog, error_code
 from .iam import _aware, clean_document
 
 ALL_USERS = "http://acs.amazonaws.com/groups/global/AllUsers"
 AUTHENTICATED_USERS = "http://acs.amazonaws.com/groups/global/AuthenticatedUsers"
-READ_ERRORS = (ClientError, BotoCoreError)
 
 
 def _pab(config: dict) -> PublicAccessBlock:
