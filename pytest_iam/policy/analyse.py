@@ -12,7 +12,7 @@ from typing import Iterable, Mapping, Optional, Sequence
 
 from .engine import ALLOW, EXPLICIT_DENY, IMPLICIT_DENY, Decision, Reason, Request, evaluate
 from .model import Document, Policy, Statement, as_policy
-from .patterns import glob, has_wildcard
+from .patterns import has_wildcard
 from .principals import principal_of
 from .public import StatementRef, _pinning_conditions, _ref
 
@@ -32,10 +32,7 @@ def open_trust(policy: Document) -> tuple:
             continue
         if stmt.not_principal is None and (stmt.principal is None or not stmt.principal.star):
             continue
-        if stmt.action is not None and not any(glob(p, True).fullmatch("sts:assumerole") for p in stmt.action.patterns):
-            continue
-        if stmt.action is None and any(glob(p, True).fullmatch("sts:assumerole")
-                                       for p in stmt.not_action.patterns):  # type: ignore[union-attr]
+        if not stmt.matches_action("sts:assumerole"):  # Action, or NotAction, as the engine matches it
             continue
         if _pinning_conditions(stmt):
             continue
