@@ -380,25 +380,21 @@ class Organization:
 
     def scp_chain(self, account_id: str) -> Optional[list]:
         """The SCPs that apply at each level, root first: ``[[Scp, ...], ...]``; None when unknown."""
-        if self.status != ORG_MEMBER or self.scps is None:
-            return None
-        chain = self.parent_chain(account_id)
-        if chain is None:
-            return None
-        if self.scps_enabled is False:
-            return []
-        return [[p for p in self.scps if target in p.targets] for target in chain]
+        return self._policy_chain(account_id, self.scps, self.scps_enabled)
 
     def rcp_chain(self, account_id: str) -> Optional[list]:
         """The RCPs that govern the account's resources at each level, root first; None when unknown."""
-        if self.status != ORG_MEMBER or self.rcps is None:
+        return self._policy_chain(account_id, self.rcps, self.rcps_enabled)
+
+    def _policy_chain(self, account_id: str, policies: Optional[tuple], enabled: Optional[bool]) -> Optional[list]:
+        if self.status != ORG_MEMBER or policies is None:
             return None
         chain = self.parent_chain(account_id)
         if chain is None:
             return None
-        if self.rcps_enabled is False:
+        if enabled is False:
             return []
-        return [[p for p in self.rcps if target in p.targets] for target in chain]
+        return [[p for p in policies if target in p.targets] for target in chain]
 
 
 @dataclass(frozen=True)
@@ -580,7 +576,10 @@ def save_snapshot(inventory: Inventory, directory: str | Path) -> Path:
     """Write ``inventory`` as JSON into ``directory``; returns the file's path."""
     path = snapshot_path(directory, inventory)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(snapshot_bytes(inventory))
+    data = snapshot_bytes(inventory)
+    path.write_bytes(data)
+    if "_sha256" not in inventory.__dict__:  # the bytes just written are the ones Inventory.sha256 hashes
+        object.__setattr__(inventory, "_sha256", hashlib.sha256(data).hexdigest())
     return path
 
 
