@@ -15,6 +15,7 @@ never know any of this; they read the emulator exactly as they read AWS.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import functools
 import json
@@ -40,6 +41,7 @@ ORGANIZATION_ID_TOKEN = "@organization_id@"
 _LOCK = threading.RLock()
 _SERVER: Optional[Any] = None
 _SEEDED: Dict[str, str] = {}  # scenario path -> account id
+_LOADED: Dict[tuple, dict] = {}  # (resolved path, mtime, size) -> the checked scenario
 
 
 class ScenarioError(FileError):
@@ -52,10 +54,26 @@ def demo_scenario_path() -> Path:
 
 def load_scenario(path: str | Path) -> dict:
     """Read, validate and expand a scenario file: anything the emulator would refuse is a one-line ScenarioError here,
-    before an emulator starts."""
-    scenario = prepare_scenario(load_yaml(Path(path), error=ScenarioError), str(path))
-    check_scenario(scenario, str(path))
-    return scenario
+    before an emulator starts.
+
+    A run checks a ``mock:PATH`` file at start-up and again wherever the name is resolved, then seeds it: each
+    version of a file (its size and modification time) is read and checked once per process, and every caller gets
+    a copy of its own."""
+    path = Path(path)
+    try:
+        stat = path.stat()
+        key: Optional[tuple] = (str(path.resolve()), stat.st_mtime_ns, stat.st_size)
+    except OSError:
+        key = None  # load_yaml says what is wrong with it
+    with _LOCK:
+        loaded = _LOADED.get(key) if key is not None else None
+    if loaded is None:
+        loaded = prepare_scenario(load_yaml(path, error=ScenarioError), str(path))
+        check_scenario(loaded, str(path))
+        if key is not None:
+            with _LOCK:
+                _LOADED[key] = loaded
+    return copy.deepcopy(loaded)
 
 
 def prepare_scenario(data: Any, source: str) -> dict:
@@ -139,7 +157,7 @@ def check_scenario(scenario: dict, source: str) -> None:
 
     def policy_ref(ref: str, where: str) -> None:
         if ref.startswith("arn:"):
-            if ref not in arns and ref not in aws_managed_policy_arns(ref):
+            if ref not in arns and not is_aws_managed_policy(ref):
                 fail(where, f"no policy with ARN {ref!r} in this scenario (known: {', '.join(sorted(arns)) or 'none'})")
         elif ref not in policies:
             fail(where, f"no policy named {ref!r} in this scenario (known: {', '.join(sorted(policies)) or 'none'})")
@@ -366,8 +384,9 @@ def seed(scenario: dict, endpoint: str, now: Optional[dt.datetime] = None, accou
     """Create the scenario's resources in the emulator behind ``endpoint``; ``public_images=False`` for an account of
     its own, which then holds none of the emulator's public machine images (see ``MotoGaps.without_public_images``)."""
     now = now or dt.datetime.now(dt.timezone.utc)
+    gaps = MotoGaps(account_id)
     if not public_images:
-        MotoGaps(account_id).without_public_images()
+        gaps.without_public_images()
     if scenario.get("organization"):
         # the organization id is made by the emulator: documents refer to it as @organization_id@
         org_id = _seed_organization(scenario["organization"], endpoint, account_id)
@@ -380,14 +399,14 @@ def seed(scenario: dict, endpoint: str, now: Optional[dt.datetime] = None, accou
         iam.update_account_password_policy(**scenario["password_policy"])
     for policy in scenario.get("policies", []):
         iam.create_policy(PolicyName=policy["name"], Path=policy.get("path", "/"), PolicyDocument=_doc(policy["document"]))
-    MotoGaps(account_id).add_aws_managed_policies(_aws_managed_refs(scenario))
+    gaps.add_aws_managed_policies(_aws_managed_refs(scenario))
     for group in scenario.get("groups", []):
         iam.create_group(GroupName=group["name"])
         for ref in group.get("attached_policies", []):
             iam.attach_group_policy(GroupName=group["name"], PolicyArn=_policy_arn(ref, account_id, paths.get(ref, "/")))
         for name, document in (group.get("inline_policies") or {}).items():
             iam.put_group_policy(GroupName=group["name"], PolicyName=name, PolicyDocument=_doc(document))
-    MotoGaps(account_id).add_users(scenario.get("users", []), paths)
+    gaps.add_users(scenario.get("users", []), paths)
     for role in scenario.get("roles", []):
         params = dict(RoleName=role["name"], Path=role.get("path", "/"), AssumeRolePolicyDocument=_doc(role["trust"]))
         if role.get("tags"):
@@ -405,7 +424,7 @@ def seed(scenario: dict, endpoint: str, now: Optional[dt.datetime] = None, accou
     _seed_s3(scenario, endpoint, account_id)
     _seed_account_settings(scenario, endpoint, now, account_id)
     _seed_instances(scenario, endpoint)
-    MotoGaps(account_id).apply(scenario, now)
+    gaps.apply(scenario, now)
 
 
 def _has_console(user: dict) -> bool:
@@ -814,11 +833,10 @@ def _aws_managed_data() -> Dict[str, dict]:
             for name, d in json.loads(aws_managed_policies_data).items()}
 
 
-def aws_managed_policy_arns(ref: str) -> frozenset:
-    """The known AWS-managed policy ARNs when ``ref`` is one (loaded only then: the data is large), else empty."""
-    if not ref.startswith("arn:aws:iam::aws:policy/"):
-        return frozenset()
-    return frozenset(_aws_managed_data())
+def is_aws_managed_policy(ref: str) -> bool:
+    """Whether ``ref`` is the ARN of an AWS-managed policy the emulator knows (its data, which is large, is loaded
+    only for an ARN of that shape)."""
+    return ref.startswith("arn:aws:iam::aws:policy/") and ref in _aws_managed_data()
 
 
 def _self_signed(name: str, not_before: dt.datetime, not_after: dt.datetime) -> Tuple[str, str]:
