@@ -269,20 +269,26 @@ class EmulatedAccountCredentials(botocore.credentials.Credentials):
                                                         current.get("aws_session_token"), None)
 
 
-_EMULATOR_LOADER: Any = None
+_SHARED_LOADER: Any = None
+
+
+def shared_loader_session() -> botocore.session.Session:
+    """A new botocore session on the process's one data loader: service models are parsed once per process, however
+    many sessions there are (an organization's members, emulated accounts)."""
+    global _SHARED_LOADER
+    core = botocore.session.get_session()
+    with _CLIENT_LOCK:
+        if _SHARED_LOADER is None:
+            _SHARED_LOADER = core.get_component("data_loader")
+        else:
+            core.register_component("data_loader", _SHARED_LOADER)
+    return core
 
 
 def emulator_session(region: str = "us-east-1", default: Optional[dict] = DEFAULT_EMULATOR_CREDENTIALS) -> boto3.Session:
     """A boto3 session for a local emulator that signs as the current emulated account (``emulated_account``;
-    ``default`` outside any block, or an error when it is None). Every such session shares one botocore data
-    loader, so service models are parsed once per process."""
-    global _EMULATOR_LOADER
-    core = botocore.session.get_session()
-    with _CLIENT_LOCK:
-        if _EMULATOR_LOADER is None:
-            _EMULATOR_LOADER = core.get_component("data_loader")
-        else:
-            core.register_component("data_loader", _EMULATOR_LOADER)
+    ``default`` outside any block, or an error when it is None), on the shared data loader."""
+    core = shared_loader_session()
     core._credentials = EmulatedAccountCredentials(default)
     return boto3.Session(botocore_session=core, region_name=region)
 

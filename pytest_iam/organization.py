@@ -30,10 +30,9 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import boto3
-import botocore.session
 
 from .accounts import Account, AccountsError, AccountSpec, OrganizationSpec
-from .aws import CallCounter, ClientFactory, assume_role_session
+from .aws import CallCounter, ClientFactory, assume_role_session, shared_loader_session
 from .inventory import ORG_MEMBER, Organization, _from_jsonable, to_jsonable
 
 ORG_PREFIX = "org:"
@@ -130,7 +129,6 @@ class OrganizationTarget:
         )
         self._lock = threading.Lock()
         self._credentials: Any = None
-        self._loader: Any = None
 
     @property
     def name(self) -> str:
@@ -167,16 +165,6 @@ class OrganizationTarget:
         return cls(spec, hub, organization, data["own_account_id"], data.get("partition") or "aws")
 
     # sessions -----------------------------------------------------------------------------------------------------
-    def _botocore_session(self) -> Any:
-        """A fresh botocore session sharing one data loader, so service models are parsed once per process."""
-        with self._lock:
-            if self._loader is None:
-                self._loader = self.hub.factory.session._session.get_component("data_loader")
-            loader = self._loader
-        session = botocore.session.get_session()
-        session.register_component("data_loader", loader)
-        return session
-
     def hub_credentials(self) -> Any:
         with self._lock:
             if self._credentials is None:
@@ -221,7 +209,7 @@ class MemberAccount(Account):
         hub = self.target.hub.factory
         region = spec.regions[0] if spec.regions else hub.default_region
         counter = CallCounter()  # this account's calls alone, AssumeRole included
-        base_session = self.target._botocore_session()
+        base_session = shared_loader_session()
         base_session._credentials = self.target.hub_credentials()
         base = ClientFactory(boto3.Session(botocore_session=base_session, region_name=region),
                              endpoint_url=spec.endpoint_url, max_attempts=spec.max_attempts, default_region=region,
@@ -230,7 +218,7 @@ class MemberAccount(Account):
             return base
         session = assume_role_session(base, spec.role_arn, session_name=spec.session_name,
                                       external_id=spec.external_id, region=region,
-                                      botocore_session=self.target._botocore_session())
+                                      botocore_session=shared_loader_session())
         return ClientFactory(session, endpoint_url=spec.endpoint_url, max_attempts=spec.max_attempts,
                              default_region=region, counter=counter)
 
