@@ -23,7 +23,7 @@ from __future__ import annotations
 import itertools
 import threading
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Union
+from typing import Any, Dict, NamedTuple, Optional, Tuple, Union
 
 from botocore.exceptions import ClientError
 
@@ -68,6 +68,14 @@ def read_scenario(scenario: Scenario, base_dir: Optional[Path] = None, source: s
     return expanded, source
 
 
+class BuiltAccount(NamedTuple):
+    """A scenario account of a test: where it lives, the credentials it is reached with, the buckets it made."""
+
+    endpoint: str
+    credentials: dict
+    buckets: Tuple[str, ...]
+
+
 class ScenarioAccounts:
     """What the ``iam_scenario`` fixture returns: call it with a scenario to get an account's ``iam`` view."""
 
@@ -75,9 +83,7 @@ class ScenarioAccounts:
         self.library = library
         self.base_dir = base_dir
         self.label = label
-        self.built: List[IamView] = []
-        self._credentials: Dict[str, dict] = {}
-        self._buckets: Dict[str, tuple] = {}  # account id -> (endpoint, the names of the buckets its scenario made)
+        self._accounts: Dict[str, BuiltAccount] = {}  # by account id, until the test ends
 
     def __call__(self, scenario: Scenario, *, name: Optional[str] = None) -> IamView:
         __tracebackhide__ = True
@@ -90,21 +96,20 @@ class ScenarioAccounts:
         account_id = next_account_id()
         endpoint = mock.server_endpoint()
         credentials = _credentials_for(endpoint, account_id)
-        self._credentials[account_id] = credentials
-        self._buckets[account_id] = (endpoint, tuple(b["name"] for b in expanded.get("buckets", [])))
+        buckets = tuple(b["name"] for b in expanded.get("buckets", []))
+        self._accounts[account_id] = BuiltAccount(endpoint, credentials, buckets)
         spec = AccountSpec(name=name or f"scenario-{account_id}", source=self.label)
         account = Account(spec, _factory=_collector_factory(endpoint))
         with emulated_account(credentials):
-            mock.seed(mock.with_token(expanded, ACCOUNT_ID_TOKEN, account_id), endpoint, account_id=account_id, public_images=False)
+            mock.seed(mock.with_token(expanded, ACCOUNT_ID_TOKEN, account_id), endpoint, account_id=account_id,
+                      public_images=False)
             # a report generated before collection, as in an account whose report is less than 4 hours old: the
             # collector's first GenerateCredentialReport answers COMPLETE and it fetches the report without a wait
             emulator_client("iam", endpoint).generate_credential_report()
             from .collect import collect_inventory
 
             inventory = collect_inventory(account)
-        view = IamView(inventory, self.library, account)
-        self.built.append(view)
-        return view
+        return IamView(inventory, self.library, account)
 
     def close(self) -> None:
         """Delete the buckets each scenario made, so later scenarios may use the same bucket names.
@@ -112,21 +117,20 @@ class ScenarioAccounts:
         Only where the emulator still serves that scenario's account: something that emptied it since (moto's own
         ``mock_aws`` starting or stopping, the run's mock account being seeded) leaves nothing of ours, and the
         scenario's credentials would then reach the default account, whose buckets are somebody else's."""
-        for account_id, (endpoint, names) in self._buckets.items():
-            if not names or mock.running_endpoint() != endpoint:
+        for account_id, built in self._accounts.items():
+            if not built.buckets or mock.running_endpoint() != built.endpoint:
                 continue
-            with emulated_account(self._credentials[account_id]):
-                if emulator_client("sts", endpoint).get_caller_identity()["Account"] != account_id:
+            with emulated_account(built.credentials):
+                if emulator_client("sts", built.endpoint).get_caller_identity()["Account"] != account_id:
                     continue
-                s3 = emulator_client("s3", endpoint)
-                for name in names:
+                s3 = emulator_client("s3", built.endpoint)
+                for name in built.buckets:
                     try:
                         s3.delete_bucket(Bucket=name)
                     except ClientError as exc:
                         if exc.response.get("Error", {}).get("Code") != "NoSuchBucket":  # the test deleted it itself
                             raise
-        self._buckets.clear()
-        self._credentials.clear()
+        self._accounts.clear()
 
 
 _FACTORIES: Dict[str, ClientFactory] = {}

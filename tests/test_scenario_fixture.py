@@ -129,7 +129,7 @@ def test_the_run_account_is_seeded_only_between_scenario_builds_and_in_the_defau
 
     try:
         scenario = accounts({"users": [{"name": "scenario-user"}]})
-        with emulated_account(accounts._credentials[scenario.account_id]):  # as while a scenario is being built
+        with emulated_account(accounts._accounts[scenario.account_id].credentials):  # as while a scenario is being built
             ahead = threading.Thread(target=collect_ahead, daemon=True)
             ahead.start()
             assert not seeded.wait(1.0), "the run account was seeded while a scenario account was current"
@@ -188,7 +188,7 @@ def test_two_accounts_with_a_certificate_of_the_same_name_keep_their_own_dates()
         from pytest_iam.aws import emulated_account
         from pytest_iam.collect import collect_inventory
 
-        with emulated_account(accounts._credentials[expired.account_id]):
+        with emulated_account(accounts._accounts[expired.account_id].credentials):
             again = collect_inventory(expired.account)
         assert [c.name for c in again.server_certificates] == ["api"]
         assert again.server_certificates[0].expiration < again.collected_at
