@@ -117,10 +117,10 @@ def _bucket(inventory: Inventory, name: str) -> Any:
     if inventory.buckets is None:
         raise IncompleteFacts(f"the buckets of account {inventory.account_id} could not be listed, so the policy of "
                               f"bucket {name} is unknown")
-    for bucket in inventory.buckets:
-        if bucket.name == name:
-            return bucket
-    return None
+    try:
+        return inventory.bucket(name)  # indexed once per inventory
+    except KeyError:
+        return None
 
 
 def _resource_policy(inventory: Inventory, action: str, resource: str) -> Any:

@@ -96,6 +96,11 @@ def either(words: Sequence[str]) -> str:
     return ", ".join(quoted[:-1]) + " or " + quoted[-1]
 
 
+def waiver_note(expires: Any, approved_by: str, reason: str) -> str:
+    """What a waived finding's reason ends with: `` [waived until 2027-01-31, approved by ...: ...]``."""
+    return f" [waived until {expires}, approved by {approved_by}: {reason}]"
+
+
 def plural(count: int, singular: str, many: Optional[str] = None) -> str:
     """``plural(1, "check")`` -> "1 check"; ``plural(2, "policy", "policies")`` -> "2 policies"."""
     return f"{count} {singular if count == 1 else (many or singular + 's')}"

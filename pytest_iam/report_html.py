@@ -24,6 +24,8 @@ import markupsafe
 
 from . import __version__
 from .checks import SEVERITIES
+from .findings import waiver_note
+from .ocsf import WAIVER_KEYS
 from .secrets import redact
 
 __all__ = ["ReportError", "render_report", "write_report", "CATEGORIES"]
@@ -96,7 +98,6 @@ def _plain(value: Any) -> str:
 
 _RECORD_KEYS = ("account", "account_id", "standard", "control", "check", "title", "severity", "status", "resource",
                 "label", "reason", "remediation", "time")
-_WAIVER_KEYS = ("reason", "approved_by", "expires", "ticket")
 _FACT_KEYS = ("account_id", "caller_arn", "collected_at", "api_calls", "snapshot", "snapshot_sha256")
 
 
@@ -107,10 +108,9 @@ def _record(record: Mapping[str, Any]) -> Dict[str, Any]:
         out[key] = "" if out.get(key) is None else out[key]
     waiver = out.get("waiver")
     if isinstance(waiver, Mapping):
-        out["waiver"] = {k: "" if waiver.get(k) is None else waiver[k] for k in _WAIVER_KEYS}
+        out["waiver"] = {k: "" if waiver.get(k) is None else waiver[k] for k in WAIVER_KEYS}
         # a waived finding's reason ends with its waiver in words; the page shows the waiver in its own columns
-        suffix = (f" [waived until {out['waiver']['expires']}, approved by {out['waiver']['approved_by']}: "
-                  f"{out['waiver']['reason']}]")
+        suffix = waiver_note(out["waiver"]["expires"], out["waiver"]["approved_by"], out["waiver"]["reason"])
         if isinstance(out["reason"], str) and out["reason"].endswith(suffix):
             out["reason"] = out["reason"][:-len(suffix)]
     else:
@@ -295,10 +295,8 @@ def _read_json(path: Path) -> Any:
         raise ReportError(f"{path}: cannot be read as JSON ({exc}); write the bundle again with --iam-evidence") from None
 
 
-def render_bundle(bundle_dir: Path) -> str:
-    """The page of a bundle, from its manifest, findings and diff (when there is one): from an intact bundle, the
-    same text as the page the run wrote."""
-    bundle_dir = Path(bundle_dir)
+def _read_bundle(bundle_dir: Path) -> Tuple[Any, List[Dict[str, Any]], Any]:
+    """A bundle's manifest, findings and diff (None when there is none): what its page is rendered from."""
     manifest = _read_json(bundle_dir / "manifest.json")
     findings_path = bundle_dir / "findings.ocsf.jsonl"
     if not findings_path.exists():
@@ -311,21 +309,23 @@ def render_bundle(bundle_dir: Path) -> str:
         raise ReportError(f"{exc}; write the bundle again with --iam-evidence") from None
     diff_path = bundle_dir / "diff.json"
     diff = _read_json(diff_path) if diff_path.exists() else None
-    return render_report(manifest, findings, diff)
+    return manifest, findings, diff
 
 
 def write_report(bundle_dir: Path, out: Optional[Path] = None) -> Path:
     """Write the bundle's page to ``out`` (default ``bundle_dir/report.html``).
 
-    The page inside a bundle is evidence: its hash is in the manifest. Written there again, it must be those very
-    bytes (an intact bundle gives them) or be missing; a page that would differ (a bundle from another version, a
-    changed file) is refused with a ReportError, and can be written elsewhere with ``out``.
+    The page inside a bundle is evidence: its hash is in the manifest. Rendered again from an intact bundle, it is the
+    same bytes as the page the run wrote; written there again, it must be those very bytes or be missing. A page that
+    would differ (a bundle from another version, a changed file) is refused with a ReportError, and can be written
+    elsewhere with ``out``.
     """
     bundle_dir = Path(bundle_dir)
-    data = render_bundle(bundle_dir).encode("utf-8")
+    manifest, findings, diff = _read_bundle(bundle_dir)
+    data = render_report(manifest, findings, diff).encode("utf-8")
     target = Path(out) if out is not None else bundle_dir / REPORT_NAME
     if out is None and target.exists():
-        recorded = (_read_json(bundle_dir / "manifest.json").get("files") or {}).get(REPORT_NAME)
+        recorded = (manifest.get("files") or {}).get(REPORT_NAME)
         if recorded is not None and hashlib.sha256(data).hexdigest() != recorded:
             raise ReportError(f"{target}: the bundle's page is evidence (its SHA-256 is in the manifest) and the page "
                               "rendered now would differ from it; write it elsewhere with -o PATH")

@@ -44,7 +44,7 @@ from typing import Any, Dict, Iterable, List, Optional, Tuple
 
 from .checks import FAIL, WAIVED, Check, CheckDefinitionError, CheckResult, Finding, Library
 from .files import FileError, dates_as_text, load_yaml
-from .findings import did_you_mean
+from .findings import did_you_mean, waiver_note
 from .schemas import validate
 
 STANDARDS_DIR = "standards"
@@ -67,13 +67,8 @@ class Waiver:
     source: str = ""  # "<standard file>: waivers[<index>]", naming it in the waiver trail
 
     def covers(self, control: "Control", account: str, arn: str) -> bool:
-        if self.check is not None and self.check != control.check.id:
-            return False
-        if self.control is not None and self.control != control.id:
-            return False
-        if self.accounts and account not in self.accounts:
-            return False
-        return any(fnmatch.fnmatchcase(arn, pattern) for pattern in self.resources)
+        """Whether the waiver is about this control on this account and names ``arn`` among its resources."""
+        return self.applies_to(control, account) and any(fnmatch.fnmatchcase(arn, p) for p in self.resources)
 
     def expired(self, today: dt.date) -> bool:
         return today > self.expires
@@ -290,8 +285,7 @@ def _waive(finding: Finding, waivers: list, today: dt.date) -> Finding:
     live = [w for w in waivers if not w.expired(today)]
     if live:
         w = live[0]
-        return replace(finding, status=WAIVED,
-                       reason=f"{finding.reason} [waived until {w.expires}, approved by {w.approved_by}: {w.reason}]")
+        return replace(finding, status=WAIVED, reason=finding.reason + waiver_note(w.expires, w.approved_by, w.reason))
     if waivers:
         return replace(finding, reason=f"{finding.reason} [waiver expired {waivers[0].expires}]")
     return finding
