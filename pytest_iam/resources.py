@@ -21,6 +21,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, Callable, Dict, List, Optional
 
+from . import fields as declared
 from .inventory import (
     ACCESS_ANALYZERS,
     ACCOUNT_ALIASES,
@@ -36,18 +37,20 @@ from .inventory import (
     SERVER_CERTIFICATES,
     VIRTUAL_MFA_DEVICES,
     Inventory,
+    PublicAccessBlock,
     Root,
     User,
+    instances_source,
 )
 
-UNREAD = "unread"  # the view key: {field: reason} of the fields whose facts were not read
+UNREAD = declared.UNREAD  # the view key: {field: reason} of the fields whose facts were not read
 
 # Fields of a user view told by the credential report; of a root view, by the report or the account summary.
 USER_REPORT_FIELDS = ("password_enabled", "password_last_used", "password_last_changed", "mfa_active", "mfa_devices",
                       "access_keys", "active_access_keys", "in_credential_report")
-ROOT_FIELDS = ("mfa_active", "mfa_devices", "access_keys", "password_enabled", "password_last_used", "source",
-               "hardware_mfa", "virtual_mfa", "active_access_keys")
-ACCESS_KEY_FIELDS = ("slot", "active", "last_rotated", "last_used", "last_used_service", "last_used_region")
+# the declared fields (fields.py) but the ARN and label, which a view always has
+ROOT_FIELDS = tuple(f.name for f in declared.ROOT_FIELDS if f.name not in ("arn", "label"))
+ACCESS_KEY_FIELDS = tuple(f.name for f in declared.ACCESS_KEY_FIELDS)
 
 
 class ResourceUnavailable(Exception):
@@ -296,13 +299,14 @@ def buckets(inventory: Inventory) -> List[dict]:
     if inventory.buckets is None or _gap(inventory, BUCKET_LIST) is not None:
         raise ResourceUnavailable(f"buckets unavailable: {_reason(inventory, BUCKET_LIST)}", inventory.root_arn,
                                   "account")
+    account_gap = _gap(inventory, ACCOUNT_PUBLIC_ACCESS_BLOCK)  # the same for every bucket
     out = []
     for b in inventory.buckets:
         view = {**as_dict(b), "label": f"bucket/{b.name}"}
         view.pop(UNREAD)
         if b.unread:
             view[UNREAD] = b.unread_fields()
-        _bucket_effective_facts(inventory, b, view)
+        _bucket_effective_facts(inventory, b, view, account_gap)
         out.append(view)
     return out
 
@@ -315,7 +319,7 @@ PUBLIC_GRANTEES = (ALL_USERS, AUTHENTICATED_USERS)
 NOT_COLLECTED = "not collected: the inventory was made before this fact was collected; collect the account again"
 
 
-def _bucket_effective_facts(inventory: Inventory, bucket: Any, view: dict) -> None:
+def _bucket_effective_facts(inventory: Inventory, bucket: Any, view: dict, account_gap: Optional[str]) -> None:
     """Add ``effective_public_access_block`` and ``public_acl_grants``; say why ``versioning``, ``mfa_delete`` and
     ``acl_grants`` are not facts when they are not."""
     gaps = bucket.unread_fields()
@@ -325,7 +329,7 @@ def _bucket_effective_facts(inventory: Inventory, bucket: Any, view: dict) -> No
     for name in ("versioning", "mfa_delete"):
         if getattr(bucket, name) is None and name not in gaps:
             _mark(view, (name,), NOT_COLLECTED)
-    effective, why = _effective_pab(inventory, bucket, gaps)
+    effective, why = _effective_pab(inventory, bucket, gaps, account_gap)
     view["effective_public_access_block"] = dataclasses.asdict(effective) if effective else None
     if effective is None:
         _mark(view, ("effective_public_access_block",), why)
@@ -342,13 +346,11 @@ def _bucket_effective_facts(inventory: Inventory, bucket: Any, view: dict) -> No
         _mark(view, ("public_acl_grants",), gaps.get("acl_grants") or not_read or NOT_COLLECTED)
 
 
-def _effective_pab(inventory: Inventory, bucket: Any, gaps: Dict[str, str]) -> tuple:
+def _effective_pab(inventory: Inventory, bucket: Any, gaps: Dict[str, str], account_gap: Optional[str]) -> tuple:
     """The settings in effect (each on when the bucket's or the account's is: S3 applies the most restrictive
-    combination), or None and why when a side that could decide was not read."""
-    from .inventory import PublicAccessBlock
-
+    combination), or None and why when a side that could decide was not read (``account_gap``: why the account's
+    settings were not read, or None)."""
     own = None if "public_access_block" in gaps else (bucket.public_access_block or PublicAccessBlock())
-    account_gap = _gap(inventory, ACCOUNT_PUBLIC_ACCESS_BLOCK)
     account_pab = None if account_gap is not None else inventory.account_public_access_block
     all_on = PublicAccessBlock(True, True, True, True)
     if own is not None and account_pab is not None:
@@ -364,8 +366,6 @@ def _effective_pab(inventory: Inventory, bucket: Any, gaps: Dict[str, str]) -> t
 def instances(inventory: Inventory) -> List[dict]:
     """Every EC2 instance of the account's regions that is not terminated; a region whose instances could not be
     read gives one view, ``instances in REGION``, whose every fact is unread (never an empty region)."""
-    from .inventory import instances_source
-
     if inventory.instances is None:
         raise ResourceUnavailable(f"EC2 instances unavailable: {NOT_COLLECTED}", inventory.root_arn, "account")
     out = []
@@ -376,7 +376,7 @@ def instances(inventory: Inventory) -> List[dict]:
         gap = inventory.gap(instances_source(region))
         if gap is None:
             continue
-        facts = ("id", "name", "state", "instance_profile_arn", "launched")
+        facts = tuple(f.name for f in declared.INSTANCE_FIELDS if f.name not in ("arn", "label", "region"))
         view = {name: None for name in facts}
         view.update(arn=f"arn:{inventory.partition}:ec2:{region}:{inventory.account_id}:instance/*",
                     label=f"instances in {region}", region=region)
