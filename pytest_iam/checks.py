@@ -28,6 +28,7 @@ import jmespath
 from . import fields as declared
 from .findings import (ERROR, FAIL, PASS, WAIVED, CheckDefinitionError, CheckError, Finding, declared_reads, did_you_mean,
                        plural, readable, unread_text)
+from .files import load_yaml
 from .inventory import Inventory, now
 from .predicates import BUILTIN_PREDICATES
 from .resources import RESOURCE_TYPES, ResourceUnavailable
@@ -39,7 +40,6 @@ __all__ = [
 ]
 
 SEVERITIES = ("critical", "high", "medium", "low", "info")
-ALL_FIELDS = None  # what a condition reads when it cannot be narrowed down: every field of the view
 
 
 # --- results ---------------------------------------------------------------------------------------------------------
@@ -57,7 +57,10 @@ class CheckResult:
     account_id: str
     params: Mapping[str, Any]
     findings: Tuple[Finding, ...]
-    why_empty: Optional[str] = None
+    # None, or why no resource was in the check's scope ("the account has no IAM users", "none of the 12 users matched
+    # select (password_enabled eq true)"). Also set when the check declares an empty scope non-compliant: then the
+    # result carries one failing finding on the account as well.
+    nothing_to_evaluate: Optional[str] = None
 
     def by_status(self, status: str) -> Tuple[Finding, ...]:
         return tuple(f for f in self.findings if f.status == status)
@@ -88,13 +91,6 @@ class CheckResult:
         return self.outcome == PASS
 
     @property
-    def nothing_to_evaluate(self) -> Optional[str]:
-        """None, or why no resource was in the check's scope ("the account has no IAM users", "none of the 12 users
-        matched select (password_enabled eq true)"). Also set when the check declares an empty scope non-compliant:
-        then the result carries one failing finding on the account as well."""
-        return self.why_empty
-
-    @property
     def evaluated(self) -> int:
         return len(self.findings)
 
@@ -113,8 +109,8 @@ class CheckResult:
         if self.waived:
             parts.append(f"{len(self.waived)} waived")
         line = f"{self.check.id} on {self.account} ({self.account_id}): " + ", ".join(parts)
-        if self.why_empty:
-            line += f"; nothing to evaluate: {self.why_empty}"
+        if self.nothing_to_evaluate:
+            line += f"; nothing to evaluate: {self.nothing_to_evaluate}"
         return line
 
     def table(self, limit: int = 50) -> str:
@@ -486,8 +482,6 @@ def _walk(node: Mapping[str, Any], shape: _Shape, reads: _Reads) -> _Shape:  # n
                 _walk(child["children"][0], item, reads)
         if node.get("value") in ("length", "to_number", "abs", "ceil", "floor", "sum", "avg"):
             return _Shape("scalar", type="number")
-        if node.get("value") in ("contains", "starts_with", "ends_with", "not_null"):
-            return ANY
         return ANY
     if kind in ("comparator", "and_expression", "or_expression", "not_expression"):
         for child in children:
@@ -829,7 +823,7 @@ def run_check(check: Check, inventory: Inventory, params: Optional[Mapping[str, 
             reason = _Formatter().vformat(check.empty_scope_fails, (), {"why": why_empty})
             findings.append(Finding(check.id, inventory.root_arn, f"account {inventory.account_id}", FAIL, reason))
     return CheckResult(check=check, account=inventory.account_name, account_id=inventory.account_id,
-                       params=resolved, findings=tuple(findings), why_empty=why_empty)
+                       params=resolved, findings=tuple(findings), nothing_to_evaluate=why_empty)
 
 
 # --- the library -----------------------------------------------------------------------------------------------------
@@ -849,16 +843,10 @@ class Library:
 
     @classmethod
     def load(cls, extra_dirs: Iterable[Path] = ()) -> "Library":
-        from .accounts import AccountsError, load_yaml
-
         checks: Dict[str, Check] = {}
         for directory in (library_dir(), *extra_dirs):
             for path in sorted(Path(directory).glob("*.yaml")):
-                try:
-                    data = load_yaml(path)
-                except AccountsError as exc:
-                    raise CheckDefinitionError(str(exc)) from None
-                check = parse_check(data, str(path))
+                check = parse_check(load_yaml(path, error=CheckDefinitionError), str(path))
                 if check.id in checks:
                     raise CheckDefinitionError(f"{path}: id: check {check.id!r} is already defined in {checks[check.id].source}")
                 checks[check.id] = check

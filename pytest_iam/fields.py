@@ -2,7 +2,7 @@
 
 Usage::
 
-    from pytest_iam.fields import RESOURCE_FIELDS, resource_type
+    from pytest_iam.fields import resource_type
     users = resource_type("users")
     users.field("access_keys").sub("last_rotated").type        # -> "datetime"
     users.plural, users.empty_reason(inventory)                # -> "users", "the account has no IAM users"
@@ -351,9 +351,6 @@ RESOURCE_TYPES: Dict[str, ResourceType] = {
     )
 }
 
-RESOURCE_FIELDS: Dict[str, Tuple[Field, ...]] = {name: t.fields for name, t in RESOURCE_TYPES.items()}
-
-
 def resource_type(name: str) -> ResourceType:
     return RESOURCE_TYPES[name]
 
@@ -373,10 +370,3 @@ def field_paths(rtype: ResourceType) -> Tuple[Tuple[str, Field], ...]:
     walk("", rtype.fields)
     return tuple(out)
 
-
-def markdown(rtype: ResourceType) -> str:
-    """The field table of one resource type, as ``docs/checks.md`` shows it."""
-    lines = [f"### `{rtype.name}`: {rtype.items}", "", "| field | type | meaning |", "|---|---|---|"]
-    for path, f in field_paths(rtype):
-        lines.append(f"| `{path}` | {f.type} | {f.description} |")
-    return "\n".join(lines)
