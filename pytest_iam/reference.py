@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
 from .checks import SEVERITIES, Check, Library, check_reads
+from .fields import resource_type
 from .standards import library_standard, load_standard, shipped_standards
 
 HEADER = """\
@@ -88,7 +89,7 @@ def _section(check: Check, standards: Sequence[str]) -> List[str]:
         f"**{_one_line(check.title)}**",
         "",
         f"- severity: {check.severity}",
-        f"- resource: `{check.resource}` (one finding per {check.resource.rstrip('s') if check.resource.endswith('s') else check.resource})",
+        f"- resource: `{check.resource}` (one finding per {resource_type(check.resource).singular})",
         "- reads: " + ("every field of the resource" if reads is None else
                        (", ".join(f"`{f}`" for f in reads) if reads else "no field (the scope alone)")),
         "- frameworks: " + (_one_line(check.frameworks_text()) or "none"),
