@@ -90,16 +90,9 @@ class AccountSpec:
         return self.scenario is not None
 
 
-def load_yaml(path: Path) -> Any:
-    """Parse a YAML file a person wrote; errors (AccountsError) name the file, line and column.
-
-    Kept here for importers of ``pytest_iam.accounts``; the reader itself is :func:`pytest_iam.files.load_yaml`."""
-    return files.load_yaml(path, error=AccountsError)
-
-
 def load_accounts_file(path: str | Path) -> Dict[str, AccountSpec]:
     path = Path(path)
-    data = load_yaml(path)
+    data = files.load_yaml(path, error=AccountsError)
     validate("accounts", data, str(path), error=AccountsError)
     settings = data.get("settings") or {}
     specs = {}

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any, Dict, Iterable, List, Mapping, Optional
 
 from . import __version__
+from .findings import STATUSES
 
 OCSF_VERSION = "1.5.0"
 CLASS_UID = 2003  # Compliance Finding
@@ -42,10 +43,10 @@ PRODUCT = {"name": "pytest-iam", "vendor_name": "pytest-iam", "version": __versi
 RECORD_KEYS = ("account", "account_id", "standard", "control", "check", "title", "severity", "frameworks", "status",
                "resource", "label", "reason", "waiver", "remediation", "time")
 WAIVER_KEYS = ("reason", "approved_by", "expires", "ticket")
-STATUSES = ("pass", "fail", "waived", "error")
 
 SEVERITY_IDS = {"info": 1, "low": 2, "medium": 3, "high": 4, "critical": 5}
 SEVERITY_NAMES = {1: "Informational", 2: "Low", 3: "Medium", 4: "High", 5: "Critical"}
+SEVERITY_WORDS = {v: k for k, v in SEVERITY_IDS.items()}  # severity_id -> our word
 # our status -> (compliance.status_id, compliance.status, finding status_id, finding status)
 STATUS_MAP = {
     "pass": (1, "Pass", 1, "New"),
@@ -98,6 +99,7 @@ def to_event(record: Mapping[str, Any]) -> Dict[str, Any]:
     frameworks = {str(k): [str(i) for i in v] for k, v in (record.get("frameworks") or {}).items()}
     reason = record.get("reason") or ""
     waiver = record.get("waiver")
+    uid = finding_uid(record)
     millis = _millis(record["time"])
     account: Dict[str, Any] = {"name": record["account"], "type": "AWS Account", "type_id": 10}
     if record.get("account_id"):
@@ -140,9 +142,9 @@ def to_event(record: Mapping[str, Any]) -> Dict[str, Any]:
         "status_id": status_id,
         "status": status_word,
         "metadata": {"version": OCSF_VERSION, "product": dict(PRODUCT), "profiles": ["cloud"],
-                     "uid": finding_uid(record)},
+                     "uid": uid},
         "cloud": {"provider": "AWS", "account": account},
-        "finding_info": {"uid": finding_uid(record), "title": record.get("title") or record["check"],
+        "finding_info": {"uid": uid, "title": record.get("title") or record["check"],
                          "created_time": millis, "types": ["pytest-iam/" + record["check"]]},
         "compliance": compliance,
         "resources": [resource],
@@ -175,7 +177,7 @@ def from_event(event: Mapping[str, Any]) -> Dict[str, Any]:
     account = (event.get("cloud") or {}).get("account") or {}
     status = ours.get("status") or _status_from_ids(compliance.get("status_id"), event.get("status_id"))
     waiver = ours.get("waiver")
-    severity_word = {v: k for k, v in SEVERITY_IDS.items()}.get(event.get("severity_id"), "")
+    severity_word = SEVERITY_WORDS.get(event.get("severity_id"), "")
     return {
         "account": ours.get("account", account.get("name", "")),
         "account_id": account.get("uid", ""),
